@@ -1,0 +1,259 @@
+//! Full-ranking evaluation over the whole catalogue.
+//!
+//! Users are processed in blocks: the scorer callback fills one `[block, n_items]` row-major
+//! buffer (the only users x items matrix that ever exists), then the rows are ranked in
+//! parallel with rayon: seen items masked, relevant items' tie groups counted in vectorised
+//! passes, the concrete top-K selected with a threshold buffer and `select_nth_unstable_by`
+//! (O(n_items) per user, no sort of the row). Memory = one block + per-user values + top lists:
+//! 100K users x 50K items with the default block (<= 64M scores = 256 MiB) stays well under 1 GiB.
+//!
+//! Masking: with `mask_seen`, every item in a query's `seen` list is removed from that user's
+//! ranking, EXCEPT the user's own targets (a target is never masked; such collisions are counted
+//! in [`EvalFlags::targets_also_seen`]).
+
+use rayon::prelude::*;
+
+use crate::aggregate::{Collector, check_ranking_metrics, top_depth, user_values};
+use crate::error::{EvalError, Result};
+use crate::metrics::{MetricContext, MetricSpec};
+use crate::ranking::{MASK_BITS, RowInput, TIE_POLICY, masked, rank_row};
+use crate::results::{EvalFlags, EvalReport};
+
+/// One user's full-ranking query.
+#[derive(Clone, Copy, Debug)]
+pub struct FullRankingQuery<'a> {
+    /// Dense user id (passed to the scorer).
+    pub user: u32,
+    /// Relevant items (non-empty, distinct, < n_items).
+    pub targets: &'a [u32],
+    /// Items to mask (train items for validation; train + valid for test).
+    pub seen: &'a [u32],
+}
+
+/// Options of [`evaluate_full`].
+#[derive(Clone, Copy, Debug)]
+pub struct FullRankingOptions {
+    /// Mask `seen` items (recorded in the report flags).
+    pub mask_seen: bool,
+    /// Users per scored block; 0 = automatic (about 64M scores per block, at most 4096 users).
+    pub block_users: usize,
+    /// Seed of the concrete tie order of top lists.
+    pub tie_seed: u64,
+    /// Keep top lists at least this deep (e.g. 100 for TREC export); metrics' K is always kept.
+    pub keep_top: usize,
+}
+
+impl Default for FullRankingOptions {
+    fn default() -> Self {
+        FullRankingOptions { mask_seen: true, block_users: 0, tie_seed: 0, keep_top: 0 }
+    }
+}
+
+/// Users per block so that a block holds about 64M scores (256 MiB of f32).
+pub fn auto_block_users(n_items: u32) -> usize {
+    ((64usize << 20) / (n_items.max(1) as usize)).clamp(1, 4096)
+}
+
+/// Evaluate full ranking. `score_block(users, out)` must fill `out` (`[users.len(), n_items]`,
+/// row-major) with scores; higher = better; NaN is an error, -inf ranks last.
+pub fn evaluate_full<E>(
+    queries: &[FullRankingQuery<'_>],
+    n_items: u32,
+    metrics: &[MetricSpec],
+    ctx: &MetricContext<'_>,
+    opts: &FullRankingOptions,
+    mut score_block: impl FnMut(&[u32], &mut [f32]) -> std::result::Result<(), E>,
+) -> Result<EvalReport>
+where
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let ctx = MetricContext { n_items, ..*ctx };
+    check_ranking_metrics(metrics, &ctx, "full-ranking", &[])?;
+    for q in queries {
+        validate(q, n_items)?;
+    }
+    let depth = top_depth(metrics, opts.keep_top);
+    let n = n_items as usize;
+    let block = if opts.block_users == 0 { auto_block_users(n_items) } else { opts.block_users };
+    let mut buf = vec![0f32; block.min(queries.len().max(1)) * n];
+    let mut col = Collector::new(metrics);
+    let mut also_seen = 0u64;
+    let mut users = Vec::with_capacity(block);
+    for qs in queries.chunks(block) {
+        users.clear();
+        users.extend(qs.iter().map(|q| q.user));
+        let out = &mut buf[..qs.len() * n];
+        score_block(&users, out)
+            .map_err(|e| EvalError::Scorer { first_user: qs[0].user, source: e.into() })?;
+        let ranked: Vec<Result<(u32, Vec<f64>, Vec<(u32, f32)>, u64)>> = out
+            .par_chunks_mut(n)
+            .zip(qs.par_iter())
+            .map_init(Vec::new, |scratch, (row, q)| {
+                let (n_masked, collisions) = if opts.mask_seen { mask_row(row, q) } else { (0, 0) };
+                let pos: Vec<usize> = q.targets.iter().map(|&t| t as usize).collect();
+                let inp = RowInput {
+                    user: q.user,
+                    scores: row,
+                    items: None,
+                    target_pos: &pos,
+                    n_relevant: q.targets.len() as u64,
+                    n_masked,
+                    depth,
+                    tie_seed: opts.tie_seed,
+                };
+                let r = rank_row(&inp, scratch)?;
+                let v = user_values(&r, metrics, &ctx);
+                Ok((q.user, v, r.top, collisions))
+            })
+            .collect();
+        for r in ranked {
+            let (u, v, top, c) = r?;
+            also_seen += c;
+            col.push(u, &v, &top);
+        }
+    }
+    let flags = EvalFlags {
+        view: "full".into(),
+        masked_seen: opts.mask_seen,
+        tie_policy: TIE_POLICY.into(),
+        tie_seed: opts.tie_seed,
+        n_items,
+        n_users: queries.len(),
+        targets_also_seen: also_seen,
+    };
+    Ok(col.finish(flags, &ctx))
+}
+
+fn validate(q: &FullRankingQuery<'_>, n_items: u32) -> Result<()> {
+    let bad = |reason: String| Err(EvalError::BadInput { user: q.user, reason });
+    if q.targets.is_empty() {
+        return bad("no target items".into());
+    }
+    if let Some(t) = q.targets.iter().find(|&&t| t >= n_items) {
+        return bad(format!("target item {t} out of range (n_items = {n_items})"));
+    }
+    if let Some(s) = q.seen.iter().find(|&&s| s >= n_items) {
+        return bad(format!("seen item {s} out of range (n_items = {n_items})"));
+    }
+    let mut t = q.targets.to_vec();
+    t.sort_unstable();
+    if let Some(w) = t.windows(2).find(|w| w[0] == w[1]) {
+        return bad(format!("target item {} listed twice", w[0]));
+    }
+    Ok(())
+}
+
+/// Mask seen items (not targets); returns (entries masked, seen targets skipped).
+fn mask_row(row: &mut [f32], q: &FullRankingQuery<'_>) -> (usize, u64) {
+    let (mut n, mut c) = (0usize, 0u64);
+    for &s in q.seen {
+        if q.targets.contains(&s) {
+            c += 1;
+        } else if row[s as usize].to_bits() != MASK_BITS {
+            row[s as usize] = masked();
+            n += 1;
+        }
+    }
+    (n, c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::parse_metrics;
+
+    #[test]
+    fn masking_and_blocks_do_not_change_results() {
+        // 3 users x 6 items; score = item id (item 5 best). User 0: target 3, seen {5, 4}: after
+        // masking the target is rank 1. User 1: target 0 (worst), seen {}: rank 6.
+        let m = parse_metrics(&["hr@1", "mrr", "ndcg@3"]).unwrap();
+        let qs = [
+            FullRankingQuery { user: 0, targets: &[3], seen: &[5, 4] },
+            FullRankingQuery { user: 1, targets: &[0], seen: &[] },
+            FullRankingQuery { user: 2, targets: &[2, 4], seen: &[4, 1] },
+        ];
+        let scorer = |u: &[u32], out: &mut [f32]| -> std::result::Result<(), std::io::Error> {
+            for (r, _) in out.chunks_mut(6).zip(u) {
+                for (i, x) in r.iter_mut().enumerate() {
+                    *x = i as f32;
+                }
+            }
+            Ok(())
+        };
+        let ctx = MetricContext::default();
+        let a = evaluate_full(
+            &qs,
+            6,
+            &m,
+            &ctx,
+            &FullRankingOptions { block_users: 1, ..Default::default() },
+            scorer,
+        )
+        .unwrap();
+        let b = evaluate_full(
+            &qs,
+            6,
+            &m,
+            &ctx,
+            &FullRankingOptions { block_users: 7, ..Default::default() },
+            scorer,
+        )
+        .unwrap();
+        assert_eq!(a.per_user, b.per_user);
+        assert_eq!(a.per_user.column("hr@1").unwrap(), &[1.0, 0.0, 0.0]);
+        // user 1: rank 6 -> 1/6; user 2: target 4 is seen but never masked, so rank 2 (after 5)
+        // and target 2 rank 4 (5, 4, 3 above it; item 1 masked): MRR = 1/2.
+        assert_eq!(a.per_user.column("mrr").unwrap(), &[1.0, 1.0 / 6.0, 0.5]);
+        assert_eq!(a.flags.targets_also_seen, 1);
+        let top0 = a.top.as_ref().unwrap().get(0).1.to_vec();
+        assert_eq!(top0, vec![3, 2, 1]);
+    }
+
+    #[test]
+    fn bad_inputs_are_named() {
+        let m = parse_metrics(&["hr@1"]).unwrap();
+        let ctx = MetricContext::default();
+        let ok = |_: &[u32], _: &mut [f32]| -> std::result::Result<(), std::io::Error> { Ok(()) };
+        let e = evaluate_full(
+            &[FullRankingQuery { user: 7, targets: &[9], seen: &[] }],
+            5,
+            &m,
+            &ctx,
+            &Default::default(),
+            ok,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("user 7") && e.contains("target item 9"), "{e}");
+        let nan = |_: &[u32], out: &mut [f32]| -> std::result::Result<(), std::io::Error> {
+            out.fill(0.0);
+            out[2] = f32::NAN;
+            Ok(())
+        };
+        let e = evaluate_full(
+            &[FullRankingQuery { user: 3, targets: &[0], seen: &[1] }],
+            5,
+            &m,
+            &ctx,
+            &Default::default(),
+            nan,
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(e, "user 3: score of item 2 is NaN");
+        let fail = |_: &[u32], _: &mut [f32]| Err(std::io::Error::other("model exploded"));
+        let e = evaluate_full(
+            &[FullRankingQuery { user: 3, targets: &[0], seen: &[] }],
+            5,
+            &m,
+            &ctx,
+            &Default::default(),
+            fail,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("model exploded"), "{e}");
+        let auc = parse_metrics(&["auc"]).unwrap();
+        assert!(evaluate_full(&[], 5, &auc, &ctx, &Default::default(), ok).is_err());
+    }
+}

@@ -1,0 +1,418 @@
+//! The tie policy and the per-user ranking summary that every ranking metric reads.
+//!
+//! # Tie policy
+//! Tied scores are broken uniformly at random, and every ranking accuracy metric is the EXACT
+//! expectation of the metric over that random tie-breaking (McSherry & Najork, "Computing
+//! Information Retrieval Performance Measures Efficiently in the Presence of Tied Scores",
+//! ECIR 2008). Consequences, all tested:
+//! - a constant scorer gets exactly the value of a uniformly random ranking (never more);
+//! - without ties the usual deterministic values are recovered;
+//! - nothing depends on where the target sits in a candidate list or in the catalogue.
+//!
+//! Only the relevant items' tie groups matter for accuracy: a [`TieGroup`] records how many
+//! candidates score strictly higher than a relevant item (`above`), how many candidates share its
+//! score (`size`, including itself) and how many of those are relevant (`relevant`). Within a
+//! group of `m` positions holding `r` relevant items, each position is relevant with probability
+//! `r/m`, and two distinct positions both with probability `r(r-1)/(m(m-1))`; groups are
+//! independent. Additive metrics (hits, DCG) follow by linearity; HR uses the hypergeometric
+//! probability of at least one hit; MRR uses the distribution of the first relevant position;
+//! AP uses the pairwise probabilities.
+//!
+//! Concrete top-K lists (for exposure metrics and TREC export) are one draw of the same uniform
+//! order: ties are ordered by a key `splitmix64(tie_seed ^ (user << 32 | item))`, a bijection of
+//! (user, item), so the order depends on item ids and the recorded seed only.
+
+use crate::error::{EvalError, Result};
+
+/// Name of the tie policy, recorded in every report and Parquet file.
+pub const TIE_POLICY: &str = "expected-over-uniform-random-ties/v1";
+
+/// Bit pattern used by the evaluators to mark masked (seen) entries in a score row. A NaN with
+/// this payload is "masked"; any other NaN is a scorer bug and is reported.
+pub(crate) const MASK_BITS: u32 = 0x7fc0_5eed;
+
+/// A masked score.
+pub(crate) fn masked() -> f32 {
+    f32::from_bits(MASK_BITS)
+}
+
+/// The tie-break key of `item` for `user`: larger key wins a tie.
+#[inline]
+pub fn tie_key(tie_seed: u64, user: u32, item: u32) -> u64 {
+    let mut z = tie_seed ^ ((u64::from(user) << 32) | u64::from(item));
+    // splitmix64 finaliser: a bijection on u64, so keys of distinct (user, item) never collide.
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// One group of tied candidates that holds at least one relevant item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TieGroup {
+    /// Candidates with a strictly higher score (so the group occupies 1-based positions
+    /// `above+1 ..= above+size`).
+    pub above: u64,
+    /// Candidates sharing this score, relevant ones included (>= 1).
+    pub size: u64,
+    /// Relevant candidates among them (1..=size).
+    pub relevant: u64,
+}
+
+impl TieGroup {
+    /// Positions of this group at or before cutoff `k`.
+    #[inline]
+    fn overlap(&self, k: u64) -> u64 {
+        (self.above + self.size).min(k).saturating_sub(self.above)
+    }
+}
+
+/// Everything the ranking metrics need about one user's ranking.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UserRanking {
+    /// Dense user id.
+    pub user: u32,
+    /// Number of relevant items, INCLUDING relevant items absent from the candidates (they count
+    /// in Recall/NDCG/MAP denominators and can never be hit).
+    pub n_relevant: u64,
+    /// Number of rankable candidates (after masking).
+    pub n_candidates: u64,
+    /// Tie groups holding relevant items, sorted by `above` (best first), disjoint.
+    pub groups: Vec<TieGroup>,
+    /// One draw of the concrete top list, best first: (item, score). Length = min(depth, candidates).
+    pub top: Vec<(u32, f32)>,
+}
+
+/// 1 / log2(pos + 1), the DCG discount of 1-based position `pos`.
+#[inline]
+pub(crate) fn discount(pos: u64) -> f64 {
+    1.0 / ((pos + 1) as f64).log2()
+}
+
+impl UserRanking {
+    /// Ranking of an explicit list without ties (generated lists): position i holds `items[i]`.
+    /// Items must be distinct; relevant items absent from the list are misses.
+    pub fn from_list(user: u32, items: &[u32], targets: &[u32]) -> Self {
+        let mut groups: Vec<TieGroup> = items
+            .iter()
+            .enumerate()
+            .filter(|(_, it)| targets.contains(it))
+            .map(|(i, _)| TieGroup { above: i as u64, size: 1, relevant: 1 })
+            .collect();
+        groups.sort_by_key(|g| g.above);
+        UserRanking {
+            user,
+            n_relevant: targets.len() as u64,
+            n_candidates: items.len() as u64,
+            groups,
+            top: items.iter().map(|&i| (i, f32::NAN)).collect(),
+        }
+    }
+
+    /// Expected number of relevant items in the top `k`.
+    pub fn expected_hits(&self, k: u64) -> f64 {
+        self.groups.iter().map(|g| g.relevant as f64 * g.overlap(k) as f64 / g.size as f64).sum()
+    }
+
+    /// Probability that at least one relevant item is in the top `k`.
+    pub fn prob_any_hit(&self, k: u64) -> f64 {
+        for g in &self.groups {
+            if g.above >= k {
+                break;
+            }
+            let j = g.overlap(k);
+            if j == g.size {
+                return 1.0; // the whole group, hence a relevant item, is inside the cutoff
+            }
+            // Straddling group (the last one that can matter): 1 - P(no relevant among the
+            // first j of m positions) = 1 - C(m-r, j) / C(m, j).
+            let (m, r) = (g.size, g.relevant);
+            if m - r < j {
+                return 1.0;
+            }
+            let mut p_none = 1.0f64;
+            for i in 0..j {
+                p_none *= (m - r - i) as f64 / (m - i) as f64;
+            }
+            return 1.0 - p_none;
+        }
+        0.0
+    }
+
+    /// Expected DCG@k with binary gains.
+    pub fn expected_dcg(&self, k: u64) -> f64 {
+        let mut dcg = 0.0;
+        for g in &self.groups {
+            if g.above >= k {
+                break;
+            }
+            let end = (g.above + g.size).min(k);
+            let s: f64 = (g.above + 1..=end).map(discount).sum();
+            dcg += s * g.relevant as f64 / g.size as f64;
+        }
+        dcg
+    }
+
+    /// Ideal DCG@k: all min(R, k) first positions relevant.
+    pub fn ideal_dcg(&self, k: u64) -> f64 {
+        (1..=self.n_relevant.min(k)).map(discount).sum()
+    }
+
+    /// Expected reciprocal rank of the first relevant item (0 if it is after `cutoff`).
+    pub fn expected_reciprocal_rank(&self, cutoff: Option<u64>) -> f64 {
+        let Some(g) = self.groups.first() else { return 0.0 };
+        let k = cutoff.unwrap_or(u64::MAX);
+        if g.above >= k {
+            return 0.0;
+        }
+        // J = position of the first relevant item inside the group (1-based).
+        // Survival S(j) = P(J > j) = prod_{i<j} (m-r-i)/(m-i); P(J = j) = S(j-1) - S(j).
+        let (m, r) = (g.size, g.relevant);
+        let last = (m - r + 1).min(k - g.above);
+        let mut surv = 1.0f64;
+        let mut e = 0.0;
+        for j in 1..=last {
+            let next = if j - 1 < m - r {
+                surv * (m - r - (j - 1)) as f64 / (m - (j - 1)) as f64
+            } else {
+                0.0
+            };
+            e += (surv - next) / (g.above + j) as f64;
+            surv = next;
+        }
+        e
+    }
+
+    /// Expected sum over the top `k` positions of rel(pos) * precision@pos (the AP numerator).
+    pub fn expected_ap_numerator(&self, k: u64) -> f64 {
+        let mut total = 0.0;
+        let mut rel_before = 0.0; // expected relevant count in earlier groups
+        for g in &self.groups {
+            if g.above >= k {
+                break;
+            }
+            let (m, r) = (g.size as f64, g.relevant as f64);
+            let p1 = r / m;
+            let p2 = if g.size > 1 { r * (r - 1.0) / (m * (m - 1.0)) } else { 0.0 };
+            for o in 0..g.overlap(k) {
+                let pos = (g.above + o + 1) as f64;
+                // E[rel(pos) * (rel(pos) + sum_{earlier} rel)] / pos
+                total += (p1 + p1 * rel_before + o as f64 * p2) / pos;
+            }
+            rel_before += r;
+        }
+        total
+    }
+}
+
+/// Input of [`rank_row`]: one user's scores over candidates, with masked entries already set.
+pub(crate) struct RowInput<'a> {
+    pub user: u32,
+    /// Scores, masked entries = [`masked`].
+    pub scores: &'a [f32],
+    /// Candidate item ids aligned with `scores`; `None` means position = item id (full ranking).
+    pub items: Option<&'a [u32]>,
+    /// Positions in `scores` of the relevant items present among the candidates.
+    pub target_pos: &'a [usize],
+    /// Total relevant items (present or not).
+    pub n_relevant: u64,
+    /// Masked entries written by the evaluator.
+    pub n_masked: usize,
+    /// Depth of the concrete top list to keep.
+    pub depth: usize,
+    /// Seed of the tie-break keys.
+    pub tie_seed: u64,
+}
+
+/// Rank one row: count, for each distinct relevant score, the candidates above and tied; select
+/// the concrete top `depth` with a threshold buffer and `select_nth_unstable_by` (O(n), no sort
+/// of the row). `scratch` is reused across rows of one thread.
+pub(crate) fn rank_row(inp: &RowInput<'_>, scratch: &mut Vec<(f32, u32)>) -> Result<UserRanking> {
+    let s = inp.scores;
+    let item_at = |p: usize| -> u32 { inp.items.map_or(p as u32, |it| it[p]) };
+
+    // NaN check fused into a cheap vectorisable count: masked entries are our NaNs.
+    let n_nan = s.iter().map(|x| x.is_nan() as usize).sum::<usize>();
+    if n_nan != inp.n_masked {
+        let p = s.iter().position(|x| x.is_nan() && x.to_bits() != MASK_BITS).unwrap_or(0);
+        return Err(EvalError::NanScore { user: inp.user, item: item_at(p) });
+    }
+    let n_candidates = (s.len() - n_nan) as u64;
+
+    // Distinct relevant scores, best first.
+    let mut tscores: Vec<f32> = inp.target_pos.iter().map(|&p| s[p]).collect();
+    if let Some(p) = inp.target_pos.iter().find(|&&p| s[p].is_nan()) {
+        return Err(EvalError::NanScore { user: inp.user, item: item_at(*p) });
+    }
+    tscores.sort_by(|a, b| b.total_cmp(a));
+    let mut groups: Vec<TieGroup> = Vec::new();
+    let mut distinct: Vec<(f32, u64)> = Vec::new(); // (score, relevant count)
+    for &t in &tscores {
+        match distinct.last_mut() {
+            Some((v, c)) if *v == t => *c += 1,
+            _ => distinct.push((t, 1)),
+        }
+    }
+    if distinct.len() <= 8 {
+        for &(t, r) in &distinct {
+            // Two branch-free passes that LLVM vectorises; NaN compares false.
+            let above = s.iter().map(|&x| (x > t) as u64).sum::<u64>();
+            let size = s.iter().map(|&x| (x == t) as u64).sum::<u64>();
+            groups.push(TieGroup { above, size, relevant: r });
+        }
+    } else {
+        // Many targets: one pass with a binary search over the ascending distinct scores.
+        let asc: Vec<f32> = distinct.iter().rev().map(|d| d.0).collect();
+        let mut greater_hist = vec![0u64; asc.len() + 1];
+        let mut eq = vec![0u64; asc.len()];
+        for &x in s {
+            if x.is_nan() {
+                continue;
+            }
+            let j = asc.partition_point(|&v| v < x); // x > asc[i] for all i < j
+            greater_hist[j] += 1;
+            if j < asc.len() && asc[j] == x {
+                eq[j] += 1;
+            }
+        }
+        // above(asc[i]) = #x with j(x) > i, but x == asc[i] lands at j = i and is not above.
+        let mut suffix = 0u64;
+        let mut above_asc = vec![0u64; asc.len()];
+        for i in (0..asc.len()).rev() {
+            suffix += greater_hist[i + 1];
+            above_asc[i] = suffix;
+        }
+        for (d, &(_, r)) in distinct.iter().enumerate() {
+            let i = asc.len() - 1 - d;
+            groups.push(TieGroup { above: above_asc[i], size: eq[i], relevant: r });
+        }
+    }
+
+    let top = top_k(inp, scratch);
+    Ok(UserRanking { user: inp.user, n_relevant: inp.n_relevant, n_candidates, groups, top })
+}
+
+/// Concrete top-`depth` list (one seeded draw of the tie order), best first.
+fn top_k(inp: &RowInput<'_>, buf: &mut Vec<(f32, u32)>) -> Vec<(u32, f32)> {
+    let k = inp.depth;
+    if k == 0 {
+        return Vec::new();
+    }
+    let (user, seed) = (inp.user, inp.tie_seed);
+    let item_at = |p: u32| -> u32 { inp.items.map_or(p, |it| it[p as usize]) };
+    // a before b: higher score, then higher tie key.
+    let better = |a: &(f32, u32), b: &(f32, u32)| -> std::cmp::Ordering {
+        b.0.total_cmp(&a.0)
+            .then_with(|| tie_key(seed, user, item_at(b.1)).cmp(&tie_key(seed, user, item_at(a.1))))
+    };
+    let cap = (4 * k).max(1024);
+    buf.clear();
+    let mut thr = f32::NEG_INFINITY;
+    for (p, &x) in inp.scores.iter().enumerate() {
+        // NaN (masked) fails `>=`; ties with the threshold stay in (they may win the tie-break).
+        if x >= thr {
+            buf.push((x, p as u32));
+            if buf.len() == cap {
+                buf.select_nth_unstable_by(k - 1, better);
+                buf.truncate(k);
+                thr = buf.iter().map(|e| e.0).fold(f32::INFINITY, f32::min);
+            }
+        }
+    }
+    if buf.len() > k {
+        buf.select_nth_unstable_by(k - 1, better);
+        buf.truncate(k);
+    }
+    buf.sort_unstable_by(better);
+    buf.iter().map(|&(x, p)| (item_at(p), x)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rank(scores: &[f32], targets: &[usize], depth: usize) -> UserRanking {
+        let inp = RowInput {
+            user: 3,
+            scores,
+            items: None,
+            target_pos: targets,
+            n_relevant: targets.len() as u64,
+            n_masked: 0,
+            depth,
+            tie_seed: 9,
+        };
+        rank_row(&inp, &mut Vec::new()).unwrap()
+    }
+
+    #[test]
+    fn groups_count_above_and_ties() {
+        // scores: item 0..5 = [0.5, 0.9, 0.5, 0.1, 0.5]; target 2 (0.5): above = 1 (0.9), size 3.
+        let r = rank(&[0.5, 0.9, 0.5, 0.1, 0.5], &[2], 5);
+        assert_eq!(r.groups, vec![TieGroup { above: 1, size: 3, relevant: 1 }]);
+        assert_eq!(r.top[0].0, 1);
+        assert_eq!(r.top.len(), 5);
+        assert_eq!(r.top[4].0, 3);
+    }
+
+    #[test]
+    fn many_targets_path_matches_few_targets_path() {
+        // 12 distinct target scores force the binary-search path; compare to per-target counts.
+        let scores: Vec<f32> = (0..200).map(|i| ((i * 37) % 50) as f32).collect();
+        let targets: Vec<usize> = (0..24).map(|i| i * 7).collect();
+        let r = rank(&scores, &targets, 0);
+        for g in &r.groups {
+            let t = scores
+                .iter()
+                .copied()
+                .find(|&x| scores.iter().filter(|&&y| y > x).count() as u64 == g.above);
+            let t = t.unwrap();
+            assert_eq!(g.size, scores.iter().filter(|&&y| y == t).count() as u64);
+            let rel = targets.iter().filter(|&&p| scores[p] == t).count() as u64;
+            assert_eq!(g.relevant, rel);
+        }
+        assert_eq!(r.groups.iter().map(|g| g.relevant).sum::<u64>(), 24);
+    }
+
+    #[test]
+    fn top_k_matches_full_sort() {
+        let scores: Vec<f32> =
+            (0..5000u32).map(|i| ((i.wrapping_mul(2654435761)) % 1000) as f32).collect();
+        let r = rank(&scores, &[0], 30);
+        let mut all: Vec<(u32, f32)> =
+            scores.iter().enumerate().map(|(i, &x)| (i as u32, x)).collect();
+        all.sort_by(|a, b| {
+            b.1.total_cmp(&a.1).then_with(|| tie_key(9, 3, b.0).cmp(&tie_key(9, 3, a.0)))
+        });
+        assert_eq!(r.top, all[..30].to_vec());
+    }
+
+    #[test]
+    fn untied_single_target_formulas() {
+        // target at 1-based rank 3 of 10, no ties.
+        let scores: Vec<f32> = (0..10).map(|i| 10.0 - i as f32).collect();
+        let r = rank(&scores, &[2], 10);
+        assert_eq!(r.expected_hits(2), 0.0);
+        assert_eq!(r.expected_hits(3), 1.0);
+        assert_eq!(r.prob_any_hit(3), 1.0);
+        assert!((r.expected_dcg(5) - 1.0 / 4f64.log2()).abs() < 1e-15);
+        assert!((r.expected_reciprocal_rank(None) - 1.0 / 3.0).abs() < 1e-15);
+        assert_eq!(r.expected_reciprocal_rank(Some(2)), 0.0);
+    }
+
+    #[test]
+    fn nan_is_reported_with_item() {
+        let inp = RowInput {
+            user: 4,
+            scores: &[0.1, f32::NAN, masked()],
+            items: None,
+            target_pos: &[0],
+            n_relevant: 1,
+            n_masked: 1,
+            depth: 2,
+            tie_seed: 0,
+        };
+        let e = rank_row(&inp, &mut Vec::new()).unwrap_err();
+        assert!(matches!(e, EvalError::NanScore { user: 4, item: 1 }), "{e}");
+    }
+}
