@@ -1,0 +1,4 @@
+//! Command groups of the `quadrec` binary, one module each.
+
+pub mod data;
+pub mod split;

@@ -1,0 +1,48 @@
+//! `quadrec`: thin command-line dispatcher. Each command group lives in `src/cmd/<group>.rs`.
+//!
+//! Exit codes: 0 success, 1 error (the full error chain is printed to stderr), 2 usage error
+//! (printed by clap).
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// quadrec: a unified, reproducible benchmark for LLM-enhanced recommender systems.
+#[derive(Parser, Debug)]
+#[command(name = "quadrec", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Command groups. One line per group; the group's arguments and logic live in its module.
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Datasets: fetch pinned assets, import native formats, show cards.
+    #[command(subcommand)]
+    Data(cmd::data::DataCmd),
+    /// Make (or verify) a pinned split of a processed dataset and its evaluation views.
+    Split(cmd::split::SplitArgs),
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Data(c) => cmd::data::run(c),
+        Command::Split(a) => cmd::split::run(a),
+    }
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(1)
+        }
+    }
+}
