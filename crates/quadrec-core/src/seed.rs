@@ -62,14 +62,18 @@ mod tests {
 
     #[test]
     fn rng_is_reproducible() {
-        let a: Vec<u32> = (0..5).map({
-            let mut r = Seed::new(3).rng();
-            move |_| r.random::<u32>()
-        }).collect();
-        let b: Vec<u32> = (0..5).map({
-            let mut r = Seed::new(3).rng();
-            move |_| r.random::<u32>()
-        }).collect();
+        let a: Vec<u32> = (0..5)
+            .map({
+                let mut r = Seed::new(3).rng();
+                move |_| r.random::<u32>()
+            })
+            .collect();
+        let b: Vec<u32> = (0..5)
+            .map({
+                let mut r = Seed::new(3).rng();
+                move |_| r.random::<u32>()
+            })
+            .collect();
         assert_eq!(a, b);
         assert!(a.iter().any(|&x| x != a[0]));
     }
