@@ -1,0 +1,473 @@
+//! BERT encoder (all-MiniLM-L6-v2) in Burn, loaded from a PyTorch-layout `model.safetensors`,
+//! with sentence-transformers' pooling: mean over real tokens, then L2 normalisation.
+//!
+//! Architecture (Devlin et al., 2019, "BERT"; MiniLM: Wang et al., 2020; all-MiniLM-L6-v2 is the
+//! sentence-transformers contrastive fine-tune): word + position + token-type embeddings,
+//! LayerNorm, then post-norm blocks `x = LN(x + Attn(x)); x = LN(x + FFN_gelu(x))`.
+//!
+//! Tokenisation uses the model's own `tokenizer.json` through the `tokenizers` crate. That file
+//! ships with fixed padding to 128 and truncation at 128; we turn padding off (batches are padded
+//! here and the padding is masked out of attention and pooling) and truncate at the
+//! sentence-transformers `max_seq_length` (256 in `sentence_bert_config.json`), which is what
+//! sentence-transformers itself does (its tokenizer call overrides the file's truncation).
+
+use std::path::Path;
+
+use burn::module::{Module, Param};
+use burn::tensor::activation::gelu;
+use burn::tensor::module::{attention, embedding, layer_norm};
+use burn::tensor::ops::AttentionModuleOptions;
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+use quadrec_core::Seed;
+use rand::RngExt;
+use tokenizers::{Tokenizer, TruncationParams};
+
+use crate::lora::{LoraConfig, LoraTarget, Proj, tensor_from, to_vec};
+
+/// Errors of the encoder.
+#[derive(Debug, thiserror::Error)]
+pub enum BertError {
+    /// File problem.
+    #[error("{path}: {msg}")]
+    File {
+        /// File concerned.
+        path: String,
+        /// What is wrong.
+        msg: String,
+    },
+    /// Tokenizer problem.
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+}
+
+/// Hyper-parameters (mirror of the Hugging Face `config.json` fields we use).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BertConfig {
+    /// Vocabulary size.
+    pub vocab_size: usize,
+    /// Width.
+    pub hidden_size: usize,
+    /// Blocks.
+    pub num_hidden_layers: usize,
+    /// Attention heads.
+    pub num_attention_heads: usize,
+    /// FFN width.
+    pub intermediate_size: usize,
+    /// Position table size.
+    pub max_position_embeddings: usize,
+    /// Token-type table size.
+    pub type_vocab_size: usize,
+    /// LayerNorm epsilon.
+    pub layer_norm_eps: f64,
+}
+
+impl BertConfig {
+    /// Tiny config for unit tests.
+    pub fn tiny() -> Self {
+        Self {
+            vocab_size: 50,
+            hidden_size: 16,
+            num_hidden_layers: 2,
+            num_attention_heads: 4,
+            intermediate_size: 32,
+            max_position_embeddings: 32,
+            type_vocab_size: 2,
+            layer_norm_eps: 1e-12,
+        }
+    }
+}
+
+/// How token states become one vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pooling {
+    /// Mean over real (non-padding) tokens, then L2 normalisation (sentence-transformers).
+    MeanNorm,
+    /// The `[CLS]` state, then L2 normalisation.
+    ClsNorm,
+}
+
+impl Pooling {
+    /// Stable name (part of embedding-cache keys).
+    pub fn name(self) -> &'static str {
+        match self {
+            Pooling::MeanNorm => "mean_norm",
+            Pooling::ClsNorm => "cls_norm",
+        }
+    }
+}
+
+/// LayerNorm parameters.
+#[derive(Module, Debug)]
+pub struct Ln {
+    /// Scale `[d]`.
+    pub gamma: Param<Tensor<1>>,
+    /// Shift `[d]`.
+    pub beta: Param<Tensor<1>>,
+}
+
+/// One post-norm encoder block.
+#[derive(Module, Debug)]
+pub struct BertBlock {
+    /// Query `[d, d]`.
+    pub q: Proj,
+    /// Key `[d, d]`.
+    pub k: Proj,
+    /// Value `[d, d]`.
+    pub v: Proj,
+    /// Attention output `[d, d]`.
+    pub o: Proj,
+    /// LayerNorm after attention.
+    pub ln1: Ln,
+    /// `intermediate.dense` `[d, ff]`.
+    pub up: Proj,
+    /// `output.dense` `[ff, d]`.
+    pub down: Proj,
+    /// LayerNorm after the FFN.
+    pub ln2: Ln,
+}
+
+/// The encoder.
+#[derive(Module, Debug)]
+pub struct Bert {
+    /// Word embeddings `[vocab, d]`.
+    pub word: Param<Tensor<2>>,
+    /// Position embeddings `[max_pos, d]`.
+    pub pos: Param<Tensor<2>>,
+    /// Token-type embeddings `[types, d]`.
+    pub token_type: Param<Tensor<2>>,
+    /// Embedding LayerNorm.
+    pub ln_emb: Ln,
+    /// Blocks.
+    pub blocks: Vec<BertBlock>,
+    /// Hyper-parameters.
+    #[module(skip)]
+    pub config: BertConfig,
+}
+
+struct St<'a> {
+    st: safetensors::SafeTensors<'a>,
+    path: &'a Path,
+}
+
+impl St<'_> {
+    fn get(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>, BertError> {
+        let err = |msg: String| BertError::File {
+            path: self.path.display().to_string(),
+            msg: format!("tensor `{name}`: {msg}"),
+        };
+        let t = self.st.tensor(name).map_err(|e| err(e.to_string()))?;
+        if t.dtype() != safetensors::Dtype::F32 {
+            return Err(err(format!("dtype {:?}, expected F32", t.dtype())));
+        }
+        if t.shape() != shape {
+            return Err(err(format!("shape {:?}, expected {shape:?}", t.shape())));
+        }
+        Ok(t.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+    }
+}
+
+impl Bert {
+    /// Load `config.json` + `model.safetensors` (Hugging Face `BertModel` names).
+    pub fn load(
+        config_json: &Path,
+        safetensors_path: &Path,
+        device: &Device,
+    ) -> Result<Self, BertError> {
+        let ferr = |p: &Path, msg: String| BertError::File { path: p.display().to_string(), msg };
+        let cfg_text =
+            std::fs::read_to_string(config_json).map_err(|e| ferr(config_json, e.to_string()))?;
+        let config: BertConfig =
+            serde_json::from_str(&cfg_text).map_err(|e| ferr(config_json, e.to_string()))?;
+        let bytes =
+            std::fs::read(safetensors_path).map_err(|e| ferr(safetensors_path, e.to_string()))?;
+        let st = St {
+            st: safetensors::SafeTensors::deserialize(&bytes)
+                .map_err(|e| ferr(safetensors_path, e.to_string()))?,
+            path: safetensors_path,
+        };
+        let (d, ff) = (config.hidden_size, config.intermediate_size);
+        let p2 = |n: &str, r: usize, c: usize| -> Result<Param<Tensor<2>>, BertError> {
+            Ok(Param::from_tensor(tensor_from(st.get(n, &[r, c])?, [r, c], device)))
+        };
+        let p1 = |n: &str, r: usize| -> Result<Param<Tensor<1>>, BertError> {
+            Ok(Param::from_tensor(tensor_from(st.get(n, &[r])?, [r], device)))
+        };
+        let ln = |n: &str| -> Result<Ln, BertError> {
+            Ok(Ln { gamma: p1(&format!("{n}.weight"), d)?, beta: p1(&format!("{n}.bias"), d)? })
+        };
+        let lin = |n: &str, out: usize, inp: usize| -> Result<Proj, BertError> {
+            let w = st.get(&format!("{n}.weight"), &[out, inp])?;
+            let b = st.get(&format!("{n}.bias"), &[out])?;
+            Ok(Proj::from_torch(&w, out, inp, Some(b), device))
+        };
+        let mut blocks = Vec::new();
+        for i in 0..config.num_hidden_layers {
+            let p = format!("encoder.layer.{i}.");
+            blocks.push(BertBlock {
+                q: lin(&format!("{p}attention.self.query"), d, d)?,
+                k: lin(&format!("{p}attention.self.key"), d, d)?,
+                v: lin(&format!("{p}attention.self.value"), d, d)?,
+                o: lin(&format!("{p}attention.output.dense"), d, d)?,
+                ln1: ln(&format!("{p}attention.output.LayerNorm"))?,
+                up: lin(&format!("{p}intermediate.dense"), ff, d)?,
+                down: lin(&format!("{p}output.dense"), d, ff)?,
+                ln2: ln(&format!("{p}output.LayerNorm"))?,
+            });
+        }
+        Ok(Bert {
+            word: p2("embeddings.word_embeddings.weight", config.vocab_size, d)?,
+            pos: p2("embeddings.position_embeddings.weight", config.max_position_embeddings, d)?,
+            token_type: p2("embeddings.token_type_embeddings.weight", config.type_vocab_size, d)?,
+            ln_emb: ln("embeddings.LayerNorm")?,
+            blocks,
+            config,
+        })
+    }
+
+    /// Random model for unit tests.
+    pub fn random(config: BertConfig, seed: Seed, device: &Device) -> Self {
+        let (d, ff) = (config.hidden_size, config.intermediate_size);
+        let mut rng = seed.child("tables").rng();
+        let mut table = |r: usize| -> Param<Tensor<2>> {
+            Param::from_tensor(tensor_from(
+                (0..r * d).map(|_| rng.random_range(-1.0f32..1.0)).collect(),
+                [r, d],
+                device,
+            ))
+        };
+        let (word, pos, token_type) = (
+            table(config.vocab_size),
+            table(config.max_position_embeddings),
+            table(config.type_vocab_size),
+        );
+        let ln = || Ln {
+            gamma: Param::from_tensor(Tensor::ones([d], device)),
+            beta: Param::from_tensor(Tensor::zeros([d], device)),
+        };
+        let blocks = (0..config.num_hidden_layers)
+            .map(|i| {
+                let s = seed.child(&format!("block{i}"));
+                BertBlock {
+                    q: Proj::random(d, d, true, s.child("q"), device),
+                    k: Proj::random(d, d, true, s.child("k"), device),
+                    v: Proj::random(d, d, true, s.child("v"), device),
+                    o: Proj::random(d, d, true, s.child("o"), device),
+                    ln1: ln(),
+                    up: Proj::random(d, ff, true, s.child("up"), device),
+                    down: Proj::random(ff, d, true, s.child("down"), device),
+                    ln2: ln(),
+                }
+            })
+            .collect();
+        Bert { word, pos, token_type, ln_emb: ln(), blocks, config }
+    }
+
+    fn device(&self) -> Device {
+        self.word.val().device()
+    }
+
+    /// Token states `[B, T, d]` of a right-padded batch; `lens[b]` real tokens in row `b`.
+    pub fn forward(&self, ids: &[u32], lens: &[usize]) -> Tensor<3> {
+        let device = self.device();
+        let b = lens.len();
+        let t = ids.len() / b;
+        let cfg = &self.config;
+        let (d, nh) = (cfg.hidden_size, cfg.num_attention_heads);
+        let hd = d / nh;
+        let eps = cfg.layer_norm_eps;
+        let idx = Tensor::<2, Int>::from_data(
+            TensorData::new(ids.iter().map(|&x| x as i64).collect::<Vec<_>>(), [b, t]),
+            &device,
+        );
+        let x = embedding(self.word.val(), idx)
+            + self.pos.val().narrow(0, 0, t).unsqueeze::<3>()
+            + self.token_type.val().narrow(0, 0, 1).unsqueeze::<3>();
+        let mut x = layer_norm(x, self.ln_emb.gamma.val(), Some(self.ln_emb.beta.val()), eps);
+        // Key padding mask [B, nh, T, T], true = padded key. Every row keeps at least its [CLS].
+        let need_mask = lens.iter().any(|&l| l < t);
+        let mask = need_mask.then(|| {
+            let m: Vec<bool> = lens.iter().flat_map(|&l| (0..t).map(move |j| j >= l)).collect();
+            Tensor::<2, Bool>::from_data(TensorData::new(m, [b, t]), &device)
+                .reshape([b, 1, 1, t])
+                .expand([b, nh, t, t])
+        });
+        let opts = AttentionModuleOptions::default();
+        for blk in &self.blocks {
+            let heads =
+                |p: &Proj, x: Tensor<3>| p.forward(x).reshape([b, t, nh, hd]).swap_dims(1, 2); // [B, nh, T, hd]
+            let a = attention(
+                heads(&blk.q, x.clone()),
+                heads(&blk.k, x.clone()),
+                heads(&blk.v, x.clone()),
+                mask.clone(),
+                None,
+                opts,
+            );
+            let a = blk.o.forward(a.swap_dims(1, 2).reshape([b, t, d]));
+            x = layer_norm(x + a, blk.ln1.gamma.val(), Some(blk.ln1.beta.val()), eps);
+            let f = blk.down.forward(gelu(blk.up.forward(x.clone())));
+            x = layer_norm(x + f, blk.ln2.gamma.val(), Some(blk.ln2.beta.val()), eps);
+        }
+        x
+    }
+
+    /// Pooled, L2-normalised vectors `[B, d]` of a right-padded batch.
+    pub fn pool(&self, states: Tensor<3>, lens: &[usize], pooling: Pooling) -> Tensor<2> {
+        let [b, t, d] = states.dims();
+        let v = match pooling {
+            Pooling::MeanNorm => {
+                let m: Vec<f32> = lens
+                    .iter()
+                    .flat_map(|&l| (0..t).map(move |j| if j < l { 1.0 } else { 0.0 }))
+                    .collect();
+                let m = tensor_from(m, [b, t, 1], &self.device());
+                let n =
+                    tensor_from(lens.iter().map(|&l| l as f32).collect(), [b, 1], &self.device());
+                (states * m).sum_dim(1).reshape([b, d]) / n
+            }
+            Pooling::ClsNorm => states.narrow(1, 0, 1).reshape([b, d]),
+        };
+        // Same clamp as torch.nn.functional.normalize (eps = 1e-12).
+        let norm = v.clone().powi_scalar(2).sum_dim(1).sqrt().clamp_min(1e-12);
+        v / norm
+    }
+
+    /// Attach LoRA adapters (targets `Q, K, V, O, Up, Down`; `Gate` does not exist in BERT).
+    pub fn attach_lora(&mut self, cfg: &LoraConfig, seed: Seed) {
+        let device = self.device();
+        self.word = self.word.clone().set_require_grad(false);
+        self.pos = self.pos.clone().set_require_grad(false);
+        self.token_type = self.token_type.clone().set_require_grad(false);
+        for (i, blk) in self.blocks.iter_mut().enumerate() {
+            for p in [&mut blk.q, &mut blk.k, &mut blk.v, &mut blk.o, &mut blk.up, &mut blk.down] {
+                p.freeze();
+            }
+            for &t in &cfg.targets {
+                let p = match t {
+                    LoraTarget::Q => &mut blk.q,
+                    LoraTarget::K => &mut blk.k,
+                    LoraTarget::V => &mut blk.v,
+                    LoraTarget::O => &mut blk.o,
+                    LoraTarget::Up => &mut blk.up,
+                    LoraTarget::Down => &mut blk.down,
+                    LoraTarget::Gate => continue,
+                };
+                p.attach_lora(cfg, seed.child(&format!("lora/{i}/{}", t.name())), &device);
+            }
+        }
+    }
+}
+
+/// MiniLM sentence encoder: tokenizer + [`Bert`] + pooling.
+#[derive(Debug)]
+pub struct SentenceEncoder {
+    /// The encoder.
+    pub model: Bert,
+    tokenizer: Tokenizer,
+    /// Truncation length (sentence-transformers `max_seq_length`).
+    pub max_len: usize,
+    /// Pooling.
+    pub pooling: Pooling,
+}
+
+impl SentenceEncoder {
+    /// Load a sentence-transformers folder (`config.json`, `model.safetensors`,
+    /// `tokenizer.json`, `sentence_bert_config.json`).
+    pub fn load_dir(dir: &Path, device: &Device) -> Result<Self, BertError> {
+        let model = Bert::load(&dir.join("config.json"), &dir.join("model.safetensors"), device)?;
+        let sb = dir.join("sentence_bert_config.json");
+        let text = std::fs::read_to_string(&sb)
+            .map_err(|e| BertError::File { path: sb.display().to_string(), msg: e.to_string() })?;
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| BertError::File { path: sb.display().to_string(), msg: e.to_string() })?;
+        let max_len = v["max_seq_length"].as_u64().ok_or_else(|| BertError::File {
+            path: sb.display().to_string(),
+            msg: "field `max_seq_length` missing or not an integer".into(),
+        })? as usize;
+        Self::new(model, &dir.join("tokenizer.json"), max_len.min(model_max(dir)))
+    }
+
+    /// Wrap a model with a tokenizer file, truncating at `max_len` tokens (incl. `[CLS]`/`[SEP]`).
+    pub fn new(model: Bert, tokenizer_json: &Path, max_len: usize) -> Result<Self, BertError> {
+        let mut tokenizer = Tokenizer::from_file(tokenizer_json)
+            .map_err(|e| BertError::Tokenizer(format!("{}: {e}", tokenizer_json.display())))?;
+        tokenizer.with_padding(None);
+        tokenizer
+            .with_truncation(Some(TruncationParams { max_length: max_len, ..Default::default() }))
+            .map_err(|e| BertError::Tokenizer(e.to_string()))?;
+        Ok(Self { model, tokenizer, max_len, pooling: Pooling::MeanNorm })
+    }
+
+    /// Token ids of one text (with `[CLS]`/`[SEP]`, truncated).
+    pub fn tokenize(&self, text: &str) -> Result<Vec<u32>, BertError> {
+        let e =
+            self.tokenizer.encode(text, true).map_err(|e| BertError::Tokenizer(e.to_string()))?;
+        Ok(e.get_ids().to_vec())
+    }
+
+    /// Embed texts (unit vectors, `[texts.len()][d]`), `batch` at a time. Texts are sorted by
+    /// length before batching (as sentence-transformers does) so little padding is computed;
+    /// the output keeps the input order.
+    pub fn encode(&self, texts: &[&str], batch: usize) -> Result<Vec<Vec<f32>>, BertError> {
+        let toks: Vec<Vec<u32>> =
+            texts.iter().map(|t| self.tokenize(t)).collect::<Result<_, _>>()?;
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(toks[i].len()));
+        let mut out = vec![Vec::new(); texts.len()];
+        for group in order.chunks(batch.max(1)) {
+            let rows: Vec<&[u32]> = group.iter().map(|&i| toks[i].as_slice()).collect();
+            let vecs = self.encode_ids(&rows);
+            for (&i, v) in group.iter().zip(vecs) {
+                out[i] = v;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Embed pre-tokenised rows as one right-padded batch.
+    pub fn encode_ids(&self, rows: &[&[u32]]) -> Vec<Vec<f32>> {
+        let t = rows.iter().map(|r| r.len()).max().unwrap_or(0);
+        let lens: Vec<usize> = rows.iter().map(|r| r.len()).collect();
+        let mut ids = Vec::with_capacity(rows.len() * t);
+        for r in rows {
+            ids.extend_from_slice(r);
+            ids.extend(std::iter::repeat_n(0u32, t - r.len()));
+        }
+        let states = self.model.forward(&ids, &lens);
+        let v = to_vec(&self.model.pool(states, &lens, self.pooling));
+        v.chunks(self.model.config.hidden_size).map(|c| c.to_vec()).collect()
+    }
+}
+
+fn model_max(dir: &Path) -> usize {
+    // tokenizer_config.json's model_max_length (512 for MiniLM) also bounds the length.
+    std::fs::read_to_string(dir.join("tokenizer_config.json"))
+        .ok()
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+        .and_then(|v| v["model_max_length"].as_u64())
+        .map_or(usize::MAX, |x| x as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padding_does_not_change_embeddings() {
+        let dev = Device::flex();
+        let m = Bert::random(BertConfig::tiny(), Seed::new(3), &dev);
+        let short = [1u32, 5, 9, 2];
+        let long = [1u32, 7, 7, 8, 11, 13, 40, 2];
+        let alone = to_vec(&m.pool(m.forward(&short, &[4]), &[4], Pooling::MeanNorm));
+        let mut ids = long.to_vec();
+        ids.extend(short);
+        ids.extend([0u32; 4]);
+        let both = to_vec(&m.pool(m.forward(&ids, &[8, 4]), &[8, 4], Pooling::MeanNorm));
+        for (a, b) in alone.iter().zip(&both[16..]) {
+            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        }
+        let n: f32 = both[..16].iter().map(|x| x * x).sum();
+        assert!((n - 1.0).abs() < 1e-5);
+    }
+}
