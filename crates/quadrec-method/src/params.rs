@@ -77,7 +77,7 @@ fn levenshtein(a: &str, b: &str) -> usize {
 }
 
 /// The closest of `valid` to `key`, if it is within a third of the key's length (at least 2
-/// edits allowed), or if one contains the other. Ties go to the first in sorted order.
+/// edits allowed), or if one contains the other (parts of 3+ characters). Ties go to the first in sorted order.
 pub fn suggest<'a>(key: &str, valid: impl IntoIterator<Item = &'a str>) -> Option<String> {
     let key_l = key.to_lowercase();
     let mut best: Option<(usize, &str)> = None;
@@ -85,8 +85,10 @@ pub fn suggest<'a>(key: &str, valid: impl IntoIterator<Item = &'a str>) -> Optio
     sorted.sort_unstable();
     for v in sorted {
         let vl = v.to_lowercase();
-        let d =
-            if vl.contains(&key_l) || key_l.contains(&vl) { 1 } else { levenshtein(&key_l, &vl) };
+        // A key that is a (>= 3 character) part of a valid key, or the reverse, counts as close.
+        let part_of =
+            (key_l.len() >= 3 && vl.contains(&key_l)) || (vl.len() >= 3 && key_l.contains(&vl));
+        let d = if part_of { 1 } else { levenshtein(&key_l, &vl) };
         if best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, v));
         }
@@ -224,6 +226,8 @@ mod tests {
         assert_eq!(suggest("learnig_rate", keys).as_deref(), Some("learning_rate"));
         assert_eq!(suggest("dim", keys).as_deref(), Some("embedding_dim"));
         assert_eq!(suggest("zzzzzzzz", keys), None);
+        assert_eq!(suggest("srink", ["k", "shrink"]).as_deref(), Some("shrink"));
+        assert_eq!(suggest("srink", ["k", "shrink"]).as_deref(), Some("shrink"));
     }
 
     #[test]

@@ -86,9 +86,20 @@ impl Planted {
             let hi = if c + 1 == cfg.n_clusters { cfg.n_items } else { lo + per };
             (lo, hi)
         };
+        // Clusters have unequal audiences (weight 1/(c+1)), so global popularity carries signal.
+        let cw: Vec<f64> = (0..cfg.n_clusters).map(|c| 1.0 / (c + 1) as f64).collect();
+        let cw_total: f64 = cw.iter().sum();
         let mut sequences = Vec::with_capacity(cfg.n_users as usize);
-        for u in 0..cfg.n_users {
-            let c = u % cfg.n_clusters;
+        for _u in 0..cfg.n_users {
+            let mut x = rng.random::<f64>() * cw_total;
+            let mut c = cfg.n_clusters - 1;
+            for (k, w) in cw.iter().enumerate() {
+                x -= w;
+                if x <= 0.0 {
+                    c = k as u32;
+                    break;
+                }
+            }
             let (lo, hi) = cluster_items(c);
             let size = (hi - lo) as usize;
             let len = rng.random_range(cfg.min_len..=cfg.max_len).min(size);

@@ -1,0 +1,201 @@
+//! Small helpers shared by the models: host <-> tensor conversion, seeded parameter init,
+//! seeded dropout, negative sampling, output-buffer checks, dot-product scoring.
+//!
+//! Parameters are initialised from our own seed tree (ChaCha8) and uploaded, rather than with
+//! Burn's initialisers, because Burn's RNG is process-global: tests running in parallel would
+//! interleave its draws and break same-seed-same-scores. Dropout masks come from the seed tree
+//! for the same reason.
+
+use burn::module::Param;
+use burn::nn::Linear;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use quadrec_method::{MethodError, UserQuery};
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+
+/// Upload a row-major f32 buffer as a tensor of `shape`.
+pub fn tensor<const D: usize>(v: Vec<f32>, shape: [usize; D], device: &Device) -> Tensor<D> {
+    Tensor::from_data(TensorData::new(v, shape), device)
+}
+
+/// Upload indices as an int tensor of `shape`.
+pub fn int_tensor<const D: usize>(
+    v: Vec<i64>,
+    shape: [usize; D],
+    device: &Device,
+) -> Tensor<D, Int> {
+    Tensor::from_data(TensorData::new(v, shape), device)
+}
+
+/// Download a float tensor (any rank) as a flat row-major vector.
+pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().try_into_vec::<f32>().expect("float tensors of the models are f32")
+}
+
+/// Standard normal via Box-Muller (no extra dependency).
+pub fn normal(rng: &mut ChaCha8Rng) -> f32 {
+    let u1: f64 = rng.random::<f64>().max(1e-12);
+    let u2: f64 = rng.random::<f64>();
+    ((-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()) as f32
+}
+
+/// A parameter initialised N(0, std^2).
+pub fn normal_param<const D: usize>(
+    rng: &mut ChaCha8Rng,
+    shape: [usize; D],
+    std: f32,
+    device: &Device,
+) -> Param<Tensor<D>> {
+    let n: usize = shape.iter().product();
+    let v = (0..n).map(|_| normal(rng) * std).collect();
+    Param::from_tensor(tensor(v, shape, device))
+}
+
+/// A parameter initialised U(-a, a) with Xavier/Glorot `a = sqrt(6 / (fan_in + fan_out))`.
+pub fn xavier_param(
+    rng: &mut ChaCha8Rng,
+    rows: usize,
+    cols: usize,
+    device: &Device,
+) -> Param<Tensor<2>> {
+    let a = (6.0 / (rows + cols) as f64).sqrt() as f32;
+    let v = (0..rows * cols).map(|_| (rng.random::<f32>() * 2.0 - 1.0) * a).collect();
+    Param::from_tensor(tensor(v, [rows, cols], device))
+}
+
+/// A constant parameter.
+pub fn const_param<const D: usize>(
+    value: f32,
+    shape: [usize; D],
+    device: &Device,
+) -> Param<Tensor<D>> {
+    let n: usize = shape.iter().product();
+    Param::from_tensor(tensor(vec![value; n], shape, device))
+}
+
+/// A Linear layer `[d_in] -> [d_out]` with N(0, std^2) weights (the BERT/RecBole init,
+/// `std = 0.02`) and zero bias.
+pub fn linear(
+    rng: &mut ChaCha8Rng,
+    d_in: usize,
+    d_out: usize,
+    std: f32,
+    device: &Device,
+) -> Linear {
+    Linear {
+        weight: normal_param(rng, [d_in, d_out], std, device),
+        bias: Some(const_param(0.0, [d_out], device)),
+    }
+}
+
+/// A Linear layer with Xavier-uniform weights and zero bias (CTR models, GRU).
+pub fn linear_xavier(rng: &mut ChaCha8Rng, d_in: usize, d_out: usize, device: &Device) -> Linear {
+    Linear {
+        weight: xavier_param(rng, d_in, d_out, device),
+        bias: Some(const_param(0.0, [d_out], device)),
+    }
+}
+
+/// Inverted dropout with a mask drawn from `rng` (identity when `p == 0`).
+pub fn dropout<const D: usize>(x: Tensor<D>, p: f64, rng: &mut ChaCha8Rng) -> Tensor<D> {
+    if p <= 0.0 {
+        return x;
+    }
+    let dims = x.dims();
+    let n: usize = dims.iter().product();
+    let keep = 1.0 - p;
+    let scale = (1.0 / keep) as f32;
+    let mask: Vec<f32> =
+        (0..n).map(|_| if rng.random::<f64>() < keep { scale } else { 0.0 }).collect();
+    let m = tensor(mask, dims, &x.device());
+    x * m
+}
+
+/// Check an output buffer length.
+pub fn check_out(method: &str, expected: usize, got: usize) -> Result<(), MethodError> {
+    if expected != got {
+        return Err(MethodError::Shape { method: method.to_string(), expected, got });
+    }
+    Ok(())
+}
+
+/// Check that every item id is inside the catalogue.
+pub fn check_items(method: &str, items: &[u32], n_items: u32) -> Result<(), MethodError> {
+    if let Some(&bad) = items.iter().find(|&&i| i >= n_items) {
+        return Err(MethodError::OutOfCatalogue {
+            method: method.to_string(),
+            what: "item",
+            id: bad,
+            n: n_items,
+        });
+    }
+    Ok(())
+}
+
+/// Check query users and history items.
+pub fn check_queries(
+    method: &str,
+    queries: &[UserQuery],
+    n_users: u32,
+    n_items: u32,
+) -> Result<(), MethodError> {
+    for q in queries {
+        if q.user >= n_users {
+            return Err(MethodError::OutOfCatalogue {
+                method: method.to_string(),
+                what: "user",
+                id: q.user,
+                n: n_users,
+            });
+        }
+        check_items(method, q.history, n_items)?;
+    }
+    Ok(())
+}
+
+/// Uniform negative item not in `seen` (sorted), by rejection; falls back to any item when the
+/// user has seen (almost) everything.
+pub fn sample_negative(rng: &mut ChaCha8Rng, n_items: u32, seen_sorted: &[u32]) -> u32 {
+    for _ in 0..64 {
+        let j = rng.random_range(0..n_items);
+        if seen_sorted.binary_search(&j).is_err() {
+            return j;
+        }
+    }
+    rng.random_range(0..n_items)
+}
+
+/// Per-user sorted, deduplicated train items (for negative sampling).
+pub fn seen_sets(train: &quadrec_split::TrainView) -> Vec<Vec<u32>> {
+    (0..train.n_users())
+        .map(|u| {
+            let mut v = train.user_items(u).to_vec();
+            v.sort_unstable();
+            v.dedup();
+            v
+        })
+        .collect()
+}
+
+/// `out[q, i] = <users[q], items_t[:, i]>`: users `[Q, d]`, items_t `[d, n]`.
+pub fn dot_full(users: Tensor<2>, items_t: &Tensor<2>, out: &mut [f32]) {
+    let s = to_vec(users.matmul(items_t.clone()));
+    out.copy_from_slice(&s);
+}
+
+/// Scores of `items` for one user vector `[1, d]` against items_t `[d, n]`.
+pub fn dot_items(user: Tensor<2>, items_t: &Tensor<2>, items: &[u32], out: &mut [f32]) {
+    let device = user.device();
+    let idx = int_tensor(items.iter().map(|&i| i as i64).collect(), [items.len()], &device);
+    let cols = items_t.clone().select(1, idx); // [d, k]
+    let s = to_vec(user.matmul(cols));
+    out.copy_from_slice(&s);
+}
+
+/// Right-aligned window of the last `max_len` items of `history`, left-padded with `pad`.
+pub fn right_aligned(history: &[u32], max_len: usize, pad: i64) -> Vec<i64> {
+    let h = &history[history.len().saturating_sub(max_len)..];
+    let mut v = vec![pad; max_len - h.len()];
+    v.extend(h.iter().map(|&i| i as i64));
+    v
+}
