@@ -1,0 +1,147 @@
+//! Loading a run folder: `records.jsonl` (one [`CellRecord`] per line) and, on demand, the
+//! per-user Parquet tables the records point to.
+//!
+//! A process killed while appending leaves at most one unterminated last line. Such a line is
+//! reported in [`Run::truncated_tail`] and ignored (the runner reruns that cell); a malformed line
+//! anywhere else is an error naming the file and line. When a cell id appears more than once
+//! (a failed cell retried), the last record wins and the superseded lines are listed.
+
+use std::path::{Path, PathBuf};
+
+use quadrec_eval::PerUserTable;
+
+use crate::error::{ReportError, Result};
+use crate::record::{CellRecord, RECORD_SCHEMA};
+
+/// File name of the records inside a run folder.
+pub const RECORDS_FILE: &str = "records.jsonl";
+
+/// An unterminated, unparseable last line (left by a killed writer).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TruncatedTail {
+    /// 1-based line number.
+    pub line: usize,
+    /// Bytes on that line.
+    pub bytes: usize,
+}
+
+/// A loaded run.
+#[derive(Clone, Debug)]
+pub struct Run {
+    /// The run folder.
+    pub dir: PathBuf,
+    /// Records in file order, one per cell id (the last record of a repeated cell id).
+    pub records: Vec<CellRecord>,
+    /// The ignored truncated last line, if any.
+    pub truncated_tail: Option<TruncatedTail>,
+    /// (line, cell id) of records superseded by a later record of the same cell.
+    pub superseded: Vec<(usize, String)>,
+}
+
+impl Run {
+    /// Path of the records file.
+    pub fn records_path(&self) -> PathBuf {
+        self.dir.join(RECORDS_FILE)
+    }
+
+    /// Read the per-user table of a record (path relative to the run folder).
+    pub fn per_user(&self, rec: &CellRecord) -> Result<PerUserTable> {
+        let rel = rec.per_user.as_deref().ok_or_else(|| ReportError::PerUser {
+            cell_id: rec.cell_id.clone(),
+            reason: "the record names no per-user file".into(),
+        })?;
+        let path = self.dir.join(rel);
+        PerUserTable::read_parquet(&path).map(|(t, _)| t).map_err(|e| ReportError::PerUser {
+            cell_id: rec.cell_id.clone(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Human-readable warnings about the records (truncated tail, superseded records).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        let p = self.records_path();
+        if let Some(t) = &self.truncated_tail {
+            w.push(format!(
+                "{}:{}: unterminated last line ({} bytes) ignored: a writer was interrupted; \
+                 rerunning the suite completes that cell",
+                p.display(),
+                t.line,
+                t.bytes
+            ));
+        }
+        for (line, id) in &self.superseded {
+            w.push(format!(
+                "{}:{line}: record of cell {id} superseded by a later record of the same cell",
+                p.display()
+            ));
+        }
+        w
+    }
+}
+
+/// Load `dir/records.jsonl`.
+pub fn load_run(dir: &Path) -> Result<Run> {
+    let path = dir.join(RECORDS_FILE);
+    let bytes =
+        std::fs::read(&path).map_err(|source| ReportError::Io { path: path.clone(), source })?;
+    let (records, truncated_tail, superseded) = parse_records(&bytes, &path)?;
+    Ok(Run { dir: dir.to_path_buf(), records, truncated_tail, superseded })
+}
+
+type Parsed = (Vec<CellRecord>, Option<TruncatedTail>, Vec<(usize, String)>);
+
+/// Parse the bytes of a records file (`path` is used in errors only).
+pub fn parse_records(bytes: &[u8], path: &Path) -> Result<Parsed> {
+    let terminated = bytes.last().is_none_or(|&b| b == b'\n');
+    let mut lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
+    if terminated {
+        lines.pop(); // the empty piece after the final newline
+    }
+    let n = lines.len();
+    let mut out: Vec<(usize, CellRecord)> = Vec::new();
+    let mut tail = None;
+    for (i, raw) in lines.into_iter().enumerate() {
+        let line = i + 1;
+        let is_open_tail = !terminated && i + 1 == n;
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let parsed = std::str::from_utf8(raw)
+            .map_err(|e| format!("not UTF-8: {e}"))
+            .and_then(|s| serde_json::from_str::<CellRecord>(s).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(rec) => {
+                if rec.schema > RECORD_SCHEMA {
+                    return Err(ReportError::UnsupportedSchema {
+                        path: path.to_path_buf(),
+                        line,
+                        found: rec.schema,
+                        supported: RECORD_SCHEMA,
+                    });
+                }
+                out.push((line, rec));
+            }
+            Err(_) if is_open_tail => tail = Some(TruncatedTail { line, bytes: raw.len() }),
+            Err(reason) => {
+                return Err(ReportError::Malformed { path: path.to_path_buf(), line, reason });
+            }
+        }
+    }
+    // Last record of each cell id wins; keep file order of the winners.
+    let mut last: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for (k, (_, r)) in out.iter().enumerate() {
+        last.insert(r.cell_id.as_str(), k);
+    }
+    let keep: Vec<bool> = (0..out.len()).map(|k| last[out[k].1.cell_id.as_str()] == k).collect();
+    let mut records = Vec::new();
+    let mut superseded = Vec::new();
+    for (k, (line, r)) in out.into_iter().enumerate() {
+        if keep[k] {
+            records.push(r);
+        } else {
+            superseded.push((line, r.cell_id));
+        }
+    }
+    Ok((records, tail, superseded))
+}
