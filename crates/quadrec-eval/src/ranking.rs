@@ -231,13 +231,8 @@ pub(crate) fn rank_row(inp: &RowInput<'_>, scratch: &mut Vec<(f32, u32)>) -> Res
     let s = inp.scores;
     let item_at = |p: usize| -> u32 { inp.items.map_or(p as u32, |it| it[p]) };
 
-    // NaN check fused into a cheap vectorisable count: masked entries are our NaNs.
-    let n_nan = s.iter().map(|x| x.is_nan() as usize).sum::<usize>();
-    if n_nan != inp.n_masked {
-        let p = s.iter().position(|x| x.is_nan() && x.to_bits() != MASK_BITS).unwrap_or(0);
-        return Err(EvalError::NanScore { user: inp.user, item: item_at(p) });
-    }
-    let n_candidates = (s.len() - n_nan) as u64;
+    // NaN check fused into the vectorised counting pass below: masked entries are our NaNs.
+    let mut n_nan = usize::MAX;
 
     // Distinct relevant scores, best first.
     let mut tscores: Vec<f32> = inp.target_pos.iter().map(|&p| s[p]).collect();
@@ -255,12 +250,12 @@ pub(crate) fn rank_row(inp: &RowInput<'_>, scratch: &mut Vec<(f32, u32)>) -> Res
     }
     if distinct.len() <= 8 {
         for &(t, r) in &distinct {
-            // Two branch-free passes that LLVM vectorises; NaN compares false.
-            let above = s.iter().map(|&x| (x > t) as u64).sum::<u64>();
-            let size = s.iter().map(|&x| (x == t) as u64).sum::<u64>();
+            let (above, size, nan) = count_pass(s, t);
+            n_nan = nan;
             groups.push(TieGroup { above, size, relevant: r });
         }
     } else {
+        n_nan = s.iter().map(|x| x.is_nan() as usize).sum::<usize>();
         // Many targets: one pass with a binary search over the ascending distinct scores.
         let asc: Vec<f32> = distinct.iter().rev().map(|d| d.0).collect();
         let mut greater_hist = vec![0u64; asc.len() + 1];
@@ -288,8 +283,35 @@ pub(crate) fn rank_row(inp: &RowInput<'_>, scratch: &mut Vec<(f32, u32)>) -> Res
         }
     }
 
+    if n_nan == usize::MAX {
+        n_nan = s.iter().map(|x| x.is_nan() as usize).sum::<usize>(); // no targets present
+    }
+    if n_nan != inp.n_masked {
+        let p = s.iter().position(|x| x.is_nan() && x.to_bits() != MASK_BITS).unwrap_or(0);
+        return Err(EvalError::NanScore { user: inp.user, item: item_at(p) });
+    }
+    let n_candidates = (s.len() - n_nan) as u64;
     let top = top_k(inp, scratch);
     Ok(UserRanking { user: inp.user, n_relevant: inp.n_relevant, n_candidates, groups, top })
+}
+
+/// One branch-free pass (LLVM vectorises it): candidates strictly above `t`, equal to `t`, and
+/// NaN (NaN compares false). u32 lane counters keep the SIMD lanes narrow.
+#[inline]
+fn count_pass(s: &[f32], t: f32) -> (u64, u64, usize) {
+    let (mut above, mut eq, mut nan) = (0u64, 0u64, 0usize);
+    for c in s.chunks(1 << 20) {
+        let (mut a, mut e, mut n) = (0u32, 0u32, 0u32);
+        for &x in c {
+            a += (x > t) as u32;
+            e += (x == t) as u32;
+            n += x.is_nan() as u32;
+        }
+        above += u64::from(a);
+        eq += u64::from(e);
+        nan += n as usize;
+    }
+    (above, eq, nan)
 }
 
 /// Concrete top-`depth` list (one seeded draw of the tie order), best first.
@@ -305,17 +327,26 @@ fn top_k(inp: &RowInput<'_>, buf: &mut Vec<(f32, u32)>) -> Vec<(u32, f32)> {
         b.0.total_cmp(&a.0)
             .then_with(|| tie_key(seed, user, item_at(b.1)).cmp(&tie_key(seed, user, item_at(a.1))))
     };
-    let cap = (4 * k).max(1024);
+    // A small buffer tightens the threshold early: after the first few selections almost every
+    // element is rejected by one comparison.
+    let cap = (4 * k).max(64);
     buf.clear();
     let mut thr = f32::NEG_INFINITY;
-    for (p, &x) in inp.scores.iter().enumerate() {
-        // NaN (masked) fails `>=`; ties with the threshold stay in (they may win the tie-break).
-        if x >= thr {
-            buf.push((x, p as u32));
-            if buf.len() == cap {
-                buf.select_nth_unstable_by(k - 1, better);
-                buf.truncate(k);
-                thr = buf.iter().map(|e| e.0).fold(f32::INFINITY, f32::min);
+    const CHUNK: usize = 32;
+    for (ci, chunk) in inp.scores.chunks(CHUNK).enumerate() {
+        // Vectorised pre-check: once the threshold is tight, most chunks hold no candidate.
+        if chunk.iter().map(|&x| (x >= thr) as u32).sum::<u32>() == 0 {
+            continue;
+        }
+        for (j, &x) in chunk.iter().enumerate() {
+            // NaN (masked) fails `>=`; ties with the threshold stay in (they may win the tie-break).
+            if x >= thr {
+                buf.push((x, (ci * CHUNK + j) as u32));
+                if buf.len() == cap {
+                    buf.select_nth_unstable_by(k - 1, better);
+                    buf.truncate(k);
+                    thr = buf.iter().map(|e| e.0).fold(f32::INFINITY, f32::min);
+                }
             }
         }
     }

@@ -261,9 +261,16 @@ impl EvalReport {
             META_FLAGS.to_string(),
             serde_json::to_string(&self.flags).expect("flags serialise"),
         );
+        // Values as shortest round-trip decimal strings: serde_json's default float parser is not
+        // correctly rounded, and a re-read report must equal the written one bit for bit.
+        let s: Vec<(String, String, usize)> = self
+            .summary
+            .iter()
+            .map(|v| (v.metric.clone(), format!("{:?}", v.value), v.n_users))
+            .collect();
         meta.insert(
             META_SUMMARY.to_string(),
-            serde_json::to_string(&self.summary).expect("summary serialises"),
+            serde_json::to_string(&s).expect("summary serialises"),
         );
         self.per_user.write_parquet(path, &meta)
     }
@@ -282,7 +289,16 @@ impl EvalReport {
             reason: format!("metadata `{k}`: {e}"),
         };
         let flags = serde_json::from_str(get(META_FLAGS)?).map_err(|e| bad(META_FLAGS, e))?;
-        let summary = serde_json::from_str(get(META_SUMMARY)?).map_err(|e| bad(META_SUMMARY, e))?;
+        let raw: Vec<(String, String, usize)> =
+            serde_json::from_str(get(META_SUMMARY)?).map_err(|e| bad(META_SUMMARY, e))?;
+        let mut summary = Vec::with_capacity(raw.len());
+        for (metric, v, n_users) in raw {
+            let value = v.parse::<f64>().map_err(|e| EvalError::Parquet {
+                path: path.to_path_buf(),
+                reason: format!("metadata `{META_SUMMARY}`: value `{v}` of `{metric}`: {e}"),
+            })?;
+            summary.push(SummaryValue { metric, value, n_users });
+        }
         Ok(EvalReport { flags, summary, per_user, top: None })
     }
 }

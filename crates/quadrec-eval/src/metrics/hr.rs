@@ -17,7 +17,7 @@ pub const DEF: MetricDef = MetricDef {
 };
 
 fn compute(r: &UserRanking, k: Option<u64>, _: &MetricContext<'_>) -> Option<f64> {
-    (r.n_relevant > 0).then(|| r.prob_any_hit(k.expect("hr requires @K")))
+    (r.n_relevant > 0).then(|| r.prob_any_hit(k.expect("hr requires @K")).clamp(0.0, 1.0))
 }
 
 #[cfg(test)]

@@ -20,7 +20,8 @@ pub const DEF: MetricDef = MetricDef {
 
 fn compute(r: &UserRanking, k: Option<u64>, _: &MetricContext<'_>) -> Option<f64> {
     let k = k.expect("map requires @K");
-    (r.n_relevant > 0).then(|| r.expected_ap_numerator(k) / r.n_relevant.min(k) as f64)
+    // Sums of expectations can exceed 1 by an ulp; the true value is in [0, 1].
+    (r.n_relevant > 0).then(|| (r.expected_ap_numerator(k) / r.n_relevant.min(k) as f64).min(1.0))
 }
 
 #[cfg(test)]

@@ -18,7 +18,8 @@ pub const DEF: MetricDef = MetricDef {
 
 fn compute(r: &UserRanking, k: Option<u64>, _: &MetricContext<'_>) -> Option<f64> {
     let k = k.expect("ndcg requires @K");
-    (r.n_relevant > 0).then(|| r.expected_dcg(k) / r.ideal_dcg(k))
+    // Sums of expectations can exceed 1 by an ulp; the true value is in [0, 1].
+    (r.n_relevant > 0).then(|| (r.expected_dcg(k) / r.ideal_dcg(k)).min(1.0))
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ pub const DEF: MetricDef = MetricDef {
 
 fn compute(r: &UserRanking, k: Option<u64>, _: &MetricContext<'_>) -> Option<f64> {
     let k = k.expect("precision requires @K");
-    (r.n_relevant > 0).then(|| r.expected_hits(k) / k as f64)
+    (r.n_relevant > 0).then(|| (r.expected_hits(k) / k as f64).min(1.0))
 }
 
 #[cfg(test)]
