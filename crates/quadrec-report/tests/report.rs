@@ -681,3 +681,114 @@ fn pointwise_tables_use_auc_gauc_logloss() {
     assert_eq!(h[6], "auc ↑ (main)");
     assert_eq!(h[8], "logloss ↓");
 }
+
+/// Writes a sample report to `$QUADREC_REPORT_SAMPLE` when set (for looking at the HTML by eye);
+/// otherwise checks that the terminal rendering lists every row and the robustness line.
+#[test]
+fn terminal_rendering_lists_rows_failures_and_robustness() {
+    let d = tempfile::tempdir().unwrap();
+    let recs = fixture(d.path());
+    write_records(d.path(), &recs);
+    let run = load_run(d.path()).unwrap();
+    let term = render_terminal(&run, &ReportOptions::default());
+    for needle in [
+        "== Protocol ml-100k/loo/full ==",
+        "SASRec",
+        "LLMRank",
+        "BPR",
+        "FAILED: out of memory\\nat step 3",
+        "tau = 0.333 over 3 methods",
+    ] {
+        assert!(term.contains(needle), "{needle} missing in\n{term}");
+    }
+    if let Ok(out) = std::env::var("QUADREC_REPORT_SAMPLE") {
+        render_all(d.path(), Path::new(&out), &ReportOptions::default()).unwrap();
+        println!("{term}");
+    }
+}
+
+#[test]
+fn seeds_are_averaged_per_user_before_pairing() {
+    let d = tempfile::tempdir().unwrap();
+    let mut recs = Vec::new();
+    let mut per: BTreeMap<&str, Vec<Vec<f64>>> = BTreeMap::new();
+    for (id, mean) in [("a", 0.5), ("b", 0.45)] {
+        for seed in 0..2 {
+            let v = values(40, mean, &format!("{id}{seed}"));
+            per.entry(id).or_default().push(v.clone());
+            recs.push(write_cell(
+                d.path(),
+                &Cell {
+                    protocol: FULL,
+                    view: "full",
+                    method: method(id, id, "crm", None),
+                    seed,
+                    metric: "ndcg@10",
+                    values: v,
+                },
+            ));
+        }
+    }
+    write_records(d.path(), &recs);
+    let lb = model::build(&load_run(d.path()).unwrap(), &ReportOptions::default()).unwrap();
+    let t = &lb.tables[0];
+    assert_eq!(t.rows[0].method.id, "a");
+    let Sig::Compared(c) = &t.rows[1].sig else { panic!("{:?}", t.rows[1].sig) };
+    assert_eq!(c.n_pairs, 40);
+    let avg = |id: &str, u: usize| (per[id][0][u] + per[id][1][u]) / 2.0;
+    let want = (0..40).map(|u| avg("b", u) - avg("a", u)).sum::<f64>() / 40.0;
+    assert!((c.mean_diff - want).abs() < 1e-12, "{} vs {want}", c.mean_diff);
+}
+
+#[test]
+fn missing_per_user_file_is_reported_not_fatal() {
+    let d = tempfile::tempdir().unwrap();
+    let recs = fixture(d.path());
+    write_records(d.path(), &recs);
+    let bpr_full = recs.iter().find(|r| r.protocol == FULL && r.method.id == "bpr").unwrap();
+    std::fs::remove_file(d.path().join(bpr_full.per_user.as_ref().unwrap())).unwrap();
+    let lb = model::build(&load_run(d.path()).unwrap(), &ReportOptions::default()).unwrap();
+    let row = lb.tables[0].rows.iter().find(|r| r.method.id == "bpr").unwrap();
+    let Sig::Unavailable(why) = &row.sig else { panic!("{:?}", row.sig) };
+    assert!(why.contains(&bpr_full.cell_id) && why.contains(".parquet"), "{why}");
+    // its numbers are still in the table
+    assert!(row.values[0].is_some());
+    // the other comparison still ran, and Holm counts only the comparisons that ran
+    let llm = lb.tables[0].rows.iter().find(|r| r.method.id == "llmrank").unwrap();
+    let Sig::Compared(c) = &llm.sig else { panic!() };
+    assert_eq!(c.p_holm, c.p);
+}
+
+/// Every coordinate of every plot lies inside its SVG canvas.
+#[test]
+fn plots_stay_inside_their_canvas() {
+    let d = tempfile::tempdir().unwrap();
+    let recs = fixture(d.path());
+    write_records(d.path(), &recs);
+    let lb = model::build(&load_run(d.path()).unwrap(), &ReportOptions::default()).unwrap();
+    let html = quadrec_report::render::html::render(&lb);
+    let mut n_svg = 0;
+    for svg in html.split("<svg ").skip(1) {
+        n_svg += 1;
+        let svg = &svg[..svg.find("</svg>").unwrap()];
+        let vb = &svg[svg.find("viewBox=\"0 0 ").unwrap() + 13..];
+        let vb: Vec<f64> =
+            vb[..vb.find('"').unwrap()].split(' ').map(|x| x.parse().unwrap()).collect();
+        for (attr, lim) in [
+            (" x=\"", vb[0]),
+            (" cx=\"", vb[0]),
+            (" x1=\"", vb[0]),
+            (" x2=\"", vb[0]),
+            (" y=\"", vb[1]),
+            (" cy=\"", vb[1]),
+            (" y1=\"", vb[1]),
+            (" y2=\"", vb[1]),
+        ] {
+            for part in svg.split(attr).skip(1) {
+                let v: f64 = part[..part.find('"').unwrap()].parse().unwrap();
+                assert!((0.0..=lim).contains(&v), "{attr}{v} outside 0..{lim}");
+            }
+        }
+    }
+    assert_eq!(n_svg, 6, "scatter, CI bars and quadrant map for each of the two protocols");
+}

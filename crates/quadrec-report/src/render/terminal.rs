@@ -18,7 +18,7 @@ pub fn render(lb: &Leaderboard) -> String {
             b.push_record(r.iter().map(|s| escape::terminal(s)));
         }
         let mut table = b.build();
-        table.with(Style::modern());
+        table.with(Style::sharp());
         out.push_str(&table.to_string());
         out.push('\n');
         out.push_str(&escape::terminal(&super::legend(t)));
@@ -28,7 +28,7 @@ pub fn render(lb: &Leaderboard) -> String {
         out.push_str("\n== Protocol robustness (Kendall tau-b between method orderings) ==\n");
         for e in &lb.robustness {
             out.push_str(&escape::terminal(&format!(
-                "{}/{}: {} ({}) vs {} ({}): tau = {} over {} methods\n",
+                "{}/{}: {} ({}) vs {} ({}): tau = {} over {} methods",
                 e.dataset,
                 e.split,
                 e.protocol_a.0,
@@ -38,6 +38,7 @@ pub fn render(lb: &Leaderboard) -> String {
                 e.tau.map(|t| format!("{t:.3}")).unwrap_or_else(|| "undefined".into()),
                 e.methods.len()
             )));
+            out.push('\n');
         }
     }
     for n in &lb.notes {
