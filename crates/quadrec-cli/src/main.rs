@@ -24,6 +24,11 @@ enum Command {
     Data(cmd::data::DataCmd),
     /// Make (or verify) a pinned split of a processed dataset and its evaluation views.
     Split(cmd::split::SplitArgs),
+    /// Pinned pretrained models (and other pinned assets): list, fetch + verify.
+    #[command(subcommand)]
+    Models(cmd::models::ModelsCmd),
+    /// Run a benchmark suite (default: every registered method on MovieLens-100K).
+    Run(cmd::run::RunArgs),
 }
 
 fn run() -> anyhow::Result<ExitCode> {
@@ -31,6 +36,8 @@ fn run() -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Data(c) => cmd::data::run(c),
         Command::Split(a) => cmd::split::run(a),
+        Command::Models(c) => cmd::models::run(c),
+        Command::Run(a) => cmd::run::run(a),
     }
 }
 

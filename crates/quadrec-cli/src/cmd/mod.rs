@@ -2,3 +2,5 @@
 
 pub mod data;
 pub mod split;
+pub mod models;
+pub mod run;

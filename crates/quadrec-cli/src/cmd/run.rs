@@ -1,0 +1,64 @@
+//! `quadrec run [SUITE]`, `quadrec report [RUN_DIR]`: the benchmark and its leaderboard.
+
+use clap::Args;
+use quadrec_runner::{RunOptions, run_suite, suite::load_suite};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Default suite: every registered method on MovieLens-100K.
+pub const DEFAULT_SUITE: &str = "benchmarks/suites/default.toml";
+
+/// Arguments of `quadrec run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Suite file (TOML). Default: benchmarks/suites/default.toml (every registered method on
+    /// MovieLens-100K, leave-one-out by time).
+    pub suite: Option<PathBuf>,
+    /// Run folder (records.jsonl, per-user Parquet, reports). Default: runs/<suite name>.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Run only shard I of N (`--shard 0/4`); combine shard folders with `quadrec merge`.
+    #[arg(long, value_parser = parse_shard)]
+    pub shard: Option<(usize, usize)>,
+    /// Only these suite method keys (`id` or `id:label`), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Do not render the report at the end.
+    #[arg(long)]
+    pub no_report: bool,
+}
+
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let (i, n) = s.split_once('/').ok_or_else(|| format!("`{s}` is not of the form I/N"))?;
+    let i: usize = i.trim().parse().map_err(|_| format!("`{i}` is not a shard index"))?;
+    let n: usize = n.trim().parse().map_err(|_| format!("`{n}` is not a shard count"))?;
+    if n == 0 || i >= n {
+        return Err(format!("shard {i}/{n}: need 0 <= I < N"));
+    }
+    Ok((i, n))
+}
+
+/// Run a suite.
+pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal;
+    let path = a.suite.unwrap_or_else(|| PathBuf::from(DEFAULT_SUITE));
+    let registry = quadrec_runner::registry::all();
+    let suite = load_suite(&path, &registry)?;
+    let out = a.out.unwrap_or_else(|| PathBuf::from("runs").join(&suite.name));
+    let opts = RunOptions {
+        shard: a.shard,
+        progress: std::io::stderr().is_terminal(),
+        only: a.only,
+    };
+    eprintln!("quadrec run: suite {} ({}), {} methods -> {}", suite.name, path.display(), suite.methods.len(), out.display());
+    let s = run_suite(&suite, &out, &opts)?;
+    eprintln!(
+        "quadrec run: {} jobs ({} already finished), {} cells ok, {} failed; records in {}",
+        s.jobs,
+        s.skipped,
+        s.ok,
+        s.failed,
+        out.join("records.jsonl").display()
+    );
+    Ok(if s.failed > 0 { ExitCode::from(3) } else { ExitCode::SUCCESS })
+}
