@@ -22,7 +22,10 @@ use quadrec_core::Seed;
 use rand::RngExt;
 use tokenizers::{Tokenizer, TruncationParams};
 
-use crate::lora::{LoraConfig, LoraTarget, Proj, tensor_from, to_vec};
+use crate::embed_cache::{CacheError, CacheStats, EmbeddingCache};
+use crate::lora::{
+    LoraConfig, LoraError, LoraTarget, Proj, read_adapters, save_adapters, tensor_from, to_vec,
+};
 
 /// Errors of the encoder.
 #[derive(Debug, thiserror::Error)]
@@ -333,28 +336,99 @@ impl Bert {
         v / norm
     }
 
-    /// Attach LoRA adapters (targets `Q, K, V, O, Up, Down`; `Gate` does not exist in BERT).
+    /// Attach LoRA adapters (targets `Q, K, V, O, Up, Down`; `Gate` does not exist in BERT and
+    /// is ignored) and freeze every base tensor.
     pub fn attach_lora(&mut self, cfg: &LoraConfig, seed: Seed) {
         let device = self.device();
+        self.freeze_base();
+        for (i, blk) in self.blocks.iter_mut().enumerate() {
+            for &t in &cfg.targets {
+                if let Some(p) = blk.proj_mut(t) {
+                    p.attach_lora(cfg, seed.child(&format!("lora/{i}/{}", t.name())), &device);
+                }
+            }
+        }
+    }
+
+    fn freeze_base(&mut self) {
         self.word = self.word.clone().set_require_grad(false);
         self.pos = self.pos.clone().set_require_grad(false);
         self.token_type = self.token_type.clone().set_require_grad(false);
-        for (i, blk) in self.blocks.iter_mut().enumerate() {
-            for p in [&mut blk.q, &mut blk.k, &mut blk.v, &mut blk.o, &mut blk.up, &mut blk.down] {
-                p.freeze();
+        let freeze_ln = |l: &mut Ln| {
+            l.gamma = l.gamma.clone().set_require_grad(false);
+            l.beta = l.beta.clone().set_require_grad(false);
+        };
+        freeze_ln(&mut self.ln_emb);
+        for blk in &mut self.blocks {
+            freeze_ln(&mut blk.ln1);
+            freeze_ln(&mut blk.ln2);
+            for t in LoraTarget::ALL {
+                if let Some(p) = blk.proj_mut(t) {
+                    p.freeze();
+                }
             }
-            for &t in &cfg.targets {
-                let p = match t {
-                    LoraTarget::Q => &mut blk.q,
-                    LoraTarget::K => &mut blk.k,
-                    LoraTarget::V => &mut blk.v,
-                    LoraTarget::O => &mut blk.o,
-                    LoraTarget::Up => &mut blk.up,
-                    LoraTarget::Down => &mut blk.down,
-                    LoraTarget::Gate => continue,
-                };
-                p.attach_lora(cfg, seed.child(&format!("lora/{i}/{}", t.name())), &device);
+        }
+    }
+
+    /// Save the attached adapters (`blocks.{i}.{target}.lora_a/b`) to a safetensors file.
+    pub fn save_lora(&self, path: &Path, cfg: &LoraConfig) -> Result<(), LoraError> {
+        let mut v = Vec::new();
+        for (i, blk) in self.blocks.iter().enumerate() {
+            for t in LoraTarget::ALL {
+                if let Some(l) = blk.proj(t).and_then(|p| p.lora.as_ref()) {
+                    v.push((format!("blocks.{i}.{}", t.name()), l));
+                }
             }
+        }
+        save_adapters(path, &v, cfg)
+    }
+
+    /// Load adapters saved by [`Bert::save_lora`]; returns their config.
+    pub fn load_lora(&mut self, path: &Path) -> Result<LoraConfig, LoraError> {
+        let (cfg, tensors) = read_adapters(path)?;
+        let device = self.device();
+        self.freeze_base();
+        for (name, [a, b]) in &tensors {
+            let bad = || LoraError::Format {
+                path: path.display().to_string(),
+                msg: format!("unknown adapter `{name}`"),
+            };
+            let mut it = name.split('.');
+            let (Some("blocks"), Some(i), Some(t), None) =
+                (it.next(), it.next(), it.next(), it.next())
+            else {
+                return Err(bad());
+            };
+            let i: usize = i.parse().map_err(|_| bad())?;
+            let t = LoraTarget::ALL.into_iter().find(|x| x.name() == t).ok_or_else(bad)?;
+            let p = self.blocks.get_mut(i).and_then(|blk| blk.proj_mut(t)).ok_or_else(bad)?;
+            p.set_lora_from(name, a, b, &cfg, path, &device)?;
+        }
+        Ok(cfg)
+    }
+}
+
+impl BertBlock {
+    fn proj_mut(&mut self, t: LoraTarget) -> Option<&mut Proj> {
+        match t {
+            LoraTarget::Q => Some(&mut self.q),
+            LoraTarget::K => Some(&mut self.k),
+            LoraTarget::V => Some(&mut self.v),
+            LoraTarget::O => Some(&mut self.o),
+            LoraTarget::Up => Some(&mut self.up),
+            LoraTarget::Down => Some(&mut self.down),
+            LoraTarget::Gate => None,
+        }
+    }
+    fn proj(&self, t: LoraTarget) -> Option<&Proj> {
+        match t {
+            LoraTarget::Q => Some(&self.q),
+            LoraTarget::K => Some(&self.k),
+            LoraTarget::V => Some(&self.v),
+            LoraTarget::O => Some(&self.o),
+            LoraTarget::Up => Some(&self.up),
+            LoraTarget::Down => Some(&self.down),
+            LoraTarget::Gate => None,
         }
     }
 }
@@ -425,6 +499,20 @@ impl SentenceEncoder {
         Ok(out)
     }
 
+    /// [`SentenceEncoder::encode`] through a disk cache keyed by (`model_hash`, text, pooling).
+    /// `model_hash` must identify the weights (and adapters, if any), e.g.
+    /// [`crate::assets::minilm_model_hash`].
+    pub fn encode_cached(
+        &self,
+        cache: &EmbeddingCache,
+        model_hash: &str,
+        texts: &[&str],
+        batch: usize,
+    ) -> Result<(Vec<Vec<f32>>, CacheStats), CacheError> {
+        cache
+            .get_or_compute(model_hash, self.pooling.name(), texts, |todo| self.encode(todo, batch))
+    }
+
     /// Embed pre-tokenised rows as one right-padded batch.
     pub fn encode_ids(&self, rows: &[&[u32]]) -> Vec<Vec<f32>> {
         let t = rows.iter().map(|r| r.len()).max().unwrap_or(0);
@@ -452,6 +540,33 @@ fn model_max(dir: &Path) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lora_adapters_roundtrip() {
+        let dev = Device::flex();
+        let mut m = Bert::random(BertConfig::tiny(), Seed::new(3), &dev);
+        let cfg =
+            LoraConfig { rank: 2, alpha: 2.0, dropout: 0.0, targets: LoraTarget::ALL.to_vec() };
+        m.attach_lora(&cfg, Seed::new(4));
+        // Give B non-zero values so the adapters change outputs.
+        for blk in &mut m.blocks {
+            let l = blk.q.lora.as_mut().unwrap();
+            l.b = Param::from_tensor(Tensor::ones(l.b.dims(), &dev).mul_scalar(0.1));
+        }
+        let ids = [1u32, 5, 9, 2];
+        let y = to_vec(&m.forward(&ids, &[4]));
+        let base = Bert::random(BertConfig::tiny(), Seed::new(3), &dev);
+        assert_ne!(to_vec(&base.forward(&ids, &[4])), y);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.safetensors");
+        m.save_lora(&path, &cfg).unwrap();
+        let mut loaded = base;
+        assert_eq!(loaded.load_lora(&path).unwrap(), cfg);
+        let z = to_vec(&loaded.forward(&ids, &[4]));
+        for (a, b) in y.iter().zip(&z) {
+            assert!((a - b).abs() < 1e-6);
+        }
+    }
 
     #[test]
     fn padding_does_not_change_embeddings() {

@@ -12,8 +12,8 @@
 //!
 //! Inference paths (all through [`Llama::forward`]):
 //! - prefill / incremental decoding with a [`KvCache`] ([`Llama::generate_greedy`]);
-//! - many continuations after one shared prefix: the prefix is run once, its cache is shared by
-//!   a batch of candidates ([`Llama::score_continuations`]);
+//! - many continuations after one shared prefix: the prefix is run once, the candidates are
+//!   packed into one masked sequence that reads the prefix's cache ([`Llama::score_continuations`]);
 //! - batched prompts of different lengths, left-padded, with a padding mask
 //!   ([`Llama::next_token_logits_batch`]).
 
@@ -427,10 +427,21 @@ impl Llama {
         let mut x = burn::tensor::module::embedding(self.embed.val(), idx); // [B, T, d]
         let (cos, sin) = self.rope.gather(positions, &device);
         let past = cache.as_ref().map_or(0, |c| c.len());
+        let rep = nh / nkv;
+        // With an explicit mask, grouped-query attention is computed without copying keys: the
+        // `rep` query heads sharing one kv head are stacked along the query axis,
+        // [B, nh, T, hd] -> [B, nkv, rep * T, hd], and the mask rows repeated to match.
         let mask_t = mask.map(|m| {
-            Tensor::<3, Bool>::from_data(TensorData::new(m.to_vec(), [b, t, past + t]), &device)
+            let mut rows = Vec::with_capacity(b * rep * t * (past + t));
+            for bi in 0..b {
+                let mb = &m[bi * t * (past + t)..(bi + 1) * t * (past + t)];
+                for _ in 0..rep {
+                    rows.extend_from_slice(mb);
+                }
+            }
+            Tensor::<3, Bool>::from_data(TensorData::new(rows, [b, rep * t, past + t]), &device)
                 .unsqueeze_dim::<4>(1)
-                .expand([b, nh, t, past + t])
+                .expand([b, nkv, rep * t, past + t])
         });
         let opts = AttentionModuleOptions { scale: None, softcap: None, is_causal: mask.is_none() };
         let mut new_cache = Vec::with_capacity(self.blocks.len());
@@ -449,14 +460,13 @@ impl Llama {
                 _ => (k, v),
             };
             new_cache.push((k_all.clone(), v_all.clone()));
-            let o = attention(
-                q,
-                repeat_kv(k_all, nh / nkv),
-                repeat_kv(v_all, nh / nkv),
-                mask_t.clone(),
-                None,
-                opts,
-            );
+            let o = if mask_t.is_some() {
+                let q = q.reshape([b, nkv, rep * t, hd]);
+                let o = attention(q, k_all, v_all, mask_t.clone(), None, opts); // [B, nkv, rep*T, hd]
+                o.reshape([b, nh, t, hd])
+            } else {
+                attention(q, repeat_kv(k_all, rep), repeat_kv(v_all, rep), None, None, opts)
+            };
             let o = o.swap_dims(1, 2).reshape([b, t, nh * hd]); // [B, T, d]
             x = x + blk.o.forward(o);
             let h = rms_norm(x.clone(), &blk.ffn_norm, cfg.rms_eps);
@@ -517,10 +527,13 @@ impl Llama {
 
     /// Log-probabilities of each candidate continuation after one shared prefix.
     ///
-    /// The prefix is run once (batch 1); its KV cache is broadcast to a batch of candidates,
-    /// which are right-padded to the longest one (causal attention keeps real tokens from
-    /// seeing the padding, so no mask is needed). The first candidate token is scored with the
-    /// prefix's last logits. `chunk` bounds how many candidates run at once (memory).
+    /// The prefix is run once; its KV cache is shared by all candidates without copying: the
+    /// candidates (all tokens but each one's last, which is only predicted) are packed into ONE
+    /// sequence after the prefix, with RoPE positions restarting at the prefix length for each
+    /// candidate and a block mask letting each candidate token see the prefix and the earlier
+    /// tokens of its own candidate only. No padding is computed. The first token of every
+    /// candidate is scored with the prefix's last logits. `chunk` bounds how many candidates
+    /// are packed per pass (memory: `sum(len) x vocab` logits).
     pub fn score_continuations(
         &self,
         prefix: &[u32],
@@ -533,50 +546,56 @@ impl Llama {
         if let Some(i) = candidates.iter().position(|c| c.is_empty()) {
             return Err(LlamaError::Input(format!("score_continuations: candidate {i} is empty")));
         }
-        let mut cache = self.new_cache();
         let p = prefix.len();
+        let longest = candidates.iter().map(|c| c.len()).max().unwrap_or(0);
+        if p + longest > self.config.max_position {
+            return Err(LlamaError::Input(format!(
+                "score_continuations: prefix + candidate exceed {} positions",
+                self.config.max_position
+            )));
+        }
+        let mut cache = self.new_cache();
         let h = self.hidden_states(prefix, 1, &[(0..p).collect()], None, Some(&mut cache));
-        let first = log_softmax(self.head(h.narrow(1, p - 1, 1)), 2); // [1, 1, V]
-        let first = to_vec(&first);
+        let first = to_vec(&log_softmax(self.head(h.narrow(1, p - 1, 1)), 2)); // [V]
         let mut out = Vec::with_capacity(candidates.len());
         for group in candidates.chunks(chunk.max(1)) {
-            let n = group.len();
-            let lmax = group.iter().map(|c| c.len()).max().unwrap_or(0);
-            if lmax == 1 {
-                for c in group {
-                    let lp = first[c[0] as usize];
-                    out.push(ContinuationScore { logprob: lp as f64, token_logprobs: vec![lp] });
-                }
-                continue;
-            }
-            // Only the first lmax - 1 tokens need to be run: the last token is only predicted.
-            let run = lmax - 1;
-            let mut ids = Vec::with_capacity(n * run);
+            // Packed inputs: candidate c contributes c[0..len-1]; `owner[i]` is the packed index
+            // where token i's candidate starts.
+            let (mut ids, mut pos, mut tgt, mut owner) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             for c in group {
-                for j in 0..run {
-                    ids.push(*c.get(j).unwrap_or(&0));
+                let start = ids.len();
+                for j in 0..c.len() - 1 {
+                    ids.push(c[j]);
+                    pos.push(p + j);
+                    tgt.push(c[j + 1] as i64);
+                    owner.push(start);
                 }
             }
-            let mut shared = cache.broadcast(n);
-            let pos: Vec<Vec<usize>> = (0..n).map(|_| (p..p + run).collect()).collect();
-            let h = self.hidden_states(&ids, n, &pos, None, Some(&mut shared)); // [n, run, d]
-            let vocab = self.config.vocab_size;
-            // Gather target log-probs on the device: [n, run, V] -> [n, run, 1].
-            let lp = log_softmax(self.head(h), 2);
-            let tgt: Vec<i64> = group
-                .iter()
-                .flat_map(|c| (1..=run).map(move |j| *c.get(j).unwrap_or(&0) as i64))
-                .collect();
-            let tgt =
-                Tensor::<3, Int>::from_data(TensorData::new(tgt, [n, run, 1]), &self.device());
-            let picked = to_vec(&lp.gather(2, tgt));
-            let _ = vocab;
-            for (ci, c) in group.iter().enumerate() {
-                let mut tl = Vec::with_capacity(c.len());
-                tl.push(first[c[0] as usize]);
-                for j in 1..c.len() {
-                    tl.push(picked[ci * run + j - 1]);
+            let t = ids.len();
+            let mut scores: Vec<Vec<f32>> =
+                group.iter().map(|c| vec![first[c[0] as usize]]).collect();
+            if t > 0 {
+                let mut mask = Vec::with_capacity(t * (p + t));
+                for i in 0..t {
+                    mask.extend(std::iter::repeat_n(false, p));
+                    mask.extend((0..t).map(|j| j < owner[i] || j > i));
                 }
+                let mut c = cache.clone();
+                let h = self.hidden_states(&ids, 1, &[pos], Some(&mask), Some(&mut c)); // [1, t, d]
+                let lp = log_softmax(self.head(h), 2); // [1, t, V]
+                let tg =
+                    Tensor::<3, Int>::from_data(TensorData::new(tgt, [1, t, 1]), &self.device());
+                let picked = to_vec(&lp.gather(2, tg));
+                let mut k = 0;
+                for (ci, c) in group.iter().enumerate() {
+                    for _ in 1..c.len() {
+                        scores[ci].push(picked[k]);
+                        k += 1;
+                    }
+                }
+            }
+            for tl in scores {
                 out.push(ContinuationScore {
                     logprob: tl.iter().map(|&x| x as f64).sum(),
                     token_logprobs: tl,
