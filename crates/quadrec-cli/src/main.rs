@@ -29,6 +29,8 @@ enum Command {
     Models(cmd::models::ModelsCmd),
     /// Run a benchmark suite (default: every registered method on MovieLens-100K).
     Run(cmd::run::RunArgs),
+    /// Render the leaderboard (terminal, Markdown, CSV, HTML) from a run folder's records.
+    Report(cmd::run::ReportArgs),
 }
 
 fn run() -> anyhow::Result<ExitCode> {
@@ -38,6 +40,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Split(a) => cmd::split::run(a),
         Command::Models(c) => cmd::models::run(c),
         Command::Run(a) => cmd::run::run(a),
+        Command::Report(a) => cmd::run::report(a),
     }
 }
 

@@ -60,5 +60,50 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         s.failed,
         out.join("records.jsonl").display()
     );
+    if !a.no_report && a.shard.is_none() {
+        render(&out, &out, true)?;
+    }
     Ok(if s.failed > 0 { ExitCode::from(3) } else { ExitCode::SUCCESS })
+}
+
+/// Arguments of `quadrec report`.
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// Run folder holding records.jsonl. Default: runs/default.
+    pub run_dir: Option<PathBuf>,
+    /// Where to write leaderboard.md, leaderboard.csv and report.html. Default: the run folder.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Do not print the terminal tables.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Render the report of a run folder.
+pub fn report(a: ReportArgs) -> anyhow::Result<ExitCode> {
+    let dir = a.run_dir.unwrap_or_else(|| PathBuf::from("runs/default"));
+    let out = a.out.unwrap_or_else(|| dir.clone());
+    render(&dir, &out, !a.quiet)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn render(dir: &std::path::Path, out: &std::path::Path, print: bool) -> anyhow::Result<()> {
+    let opts = quadrec_report::ReportOptions::default();
+    let files = quadrec_report::render_all(dir, out, &opts)?;
+    if print {
+        let run = quadrec_report::load_run(dir)?;
+        println!("{}", quadrec_report::try_render_terminal(&run, &opts)?);
+    }
+    for w in &files.warnings {
+        eprintln!("note: {w}");
+    }
+    eprintln!(
+        "quadrec report: {} tables, {} failed cells -> {}, {}, {}",
+        files.n_tables,
+        files.n_failed,
+        files.markdown.display(),
+        files.csv.display(),
+        files.html.display()
+    );
+    Ok(())
 }
