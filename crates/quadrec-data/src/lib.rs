@@ -13,7 +13,7 @@ pub mod error;
 pub mod ids;
 pub mod loaders;
 pub mod manifest;
-mod pq;
+pub mod pq;
 pub mod process;
 pub mod pyliteral;
 pub mod raw;

@@ -1,4 +1,4 @@
-//! Parquet encode/decode with fixed writer properties, so that the same table always gives the
+//! Parquet encode/decode (shared with quadrec-split) with fixed writer properties, so that the same table always gives the
 //! same bytes (the `created_by` string is pinned and does not change with the parquet version).
 
 use arrow::array::RecordBatch;

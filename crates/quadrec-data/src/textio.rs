@@ -196,10 +196,10 @@ pub fn split_title_year(title: &str) -> (String, Option<i32>) {
     let t = title.trim();
     if t.len() >= 6 && t.ends_with(')') {
         let open = t.len() - 6;
-        if t.as_bytes()[open] == b'(' {
-            if let Ok(y) = t[open + 1..t.len() - 1].parse::<i32>() {
-                return (t[..open].trim_end().to_string(), Some(y));
-            }
+        if t.as_bytes()[open] == b'('
+            && let Ok(y) = t[open + 1..t.len() - 1].parse::<i32>()
+        {
+            return (t[..open].trim_end().to_string(), Some(y));
         }
     }
     (t.to_string(), None)
