@@ -792,3 +792,14 @@ fn plots_stay_inside_their_canvas() {
     }
     assert_eq!(n_svg, 6, "scatter, CI bars and quadrant map for each of the two protocols");
 }
+
+#[test]
+fn empty_run_renders_an_empty_report() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("records.jsonl"), "").unwrap();
+    let files = render_all(d.path(), d.path(), &ReportOptions::default()).unwrap();
+    assert_eq!((files.n_tables, files.n_failed), (0, 0));
+    let html = std::fs::read_to_string(&files.html).unwrap();
+    check_html(&html);
+    assert!(html.contains("No records."));
+}

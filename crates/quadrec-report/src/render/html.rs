@@ -9,7 +9,7 @@ use crate::model::Leaderboard;
 const CSS: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1400px}\
 table{border-collapse:collapse;margin:0.5em 0;font-size:13px}\
 th,td{border:1px solid #ccc;padding:3px 6px;text-align:right;vertical-align:top}\
-th{background:#f3f3f3}td.t{text-align:left}tr.failed td{background:#fdecea}\
+th{background:#f3f3f3}td.t{text-align:left}tr.failed td{background:#fdecea}tr.best td{font-weight:bold}\
 td.err{white-space:pre-wrap;text-align:left;color:#a00;max-width:40em}\
 p.legend{font-size:12px;color:#555;max-width:70em}figure{display:inline-block;margin:0.5em 1em 0.5em 0}\
 figcaption{font-size:12px;color:#555}.axis{stroke:#444;stroke-width:1}.front{fill:none;stroke:#000;stroke-dasharray:4 3}\
@@ -42,7 +42,11 @@ pub fn render(lb: &Leaderboard) -> String {
         o.push_str("</tr></thead>\n<tbody>\n");
         let n_ok = t.rows.len();
         for (i, r) in rows.iter().enumerate() {
-            o.push_str(if i < n_ok { "<tr>" } else { "<tr class=\"failed\">" });
+            o.push_str(match (i, t.rows.get(i).map(|r| &r.sig)) {
+                (_, Some(crate::model::Sig::Best)) => "<tr class=\"best\">",
+                _ if i < n_ok => "<tr>",
+                _ => "<tr class=\"failed\">",
+            });
             for (j, c) in r.iter().enumerate() {
                 let class = if j == r.len() - 1 && i >= n_ok {
                     " class=\"err\""
