@@ -13,6 +13,7 @@
 pub mod blocks;
 pub mod common;
 pub mod device;
+pub mod experiment;
 pub mod methods;
 pub mod train;
 
@@ -52,54 +53,22 @@ macro_rules! crm {
     };
 }
 
-/// The conventional recommenders, in leaderboard order.
+/// The conventional recommenders, in leaderboard order. One line per method.
+#[rustfmt::skip]
 pub const CRM_TABLE: &[MethodEntry] = &[
-    crm!(
-        "random",
-        "Random",
-        Task::TopNRanking,
-        Family::NonPersonalised,
-        false,
-        random,
-        random::RandomParams
-    ),
-    crm!("pop", "Pop", Task::TopNRanking, Family::NonPersonalised, false, pop, pop::PopParams),
-    crm!(
-        "itemknn",
-        "ItemKNN",
-        Task::TopNRanking,
-        Family::Neighbourhood,
-        false,
-        itemknn,
-        itemknn::ItemKnnParams
-    ),
-    crm!("ease", "EASE", Task::TopNRanking, Family::Linear, false, ease, ease::EaseParams),
-    crm!("bpr", "BPR-MF", Task::TopNRanking, Family::Factorisation, true, bpr, bpr::BprParams),
-    crm!(
-        "lightgcn",
-        "LightGCN",
-        Task::TopNRanking,
-        Family::Graph,
-        true,
-        lightgcn,
-        lightgcn::LightGcnParams
-    ),
-    crm!(
-        "sasrec",
-        "SASRec",
-        Task::TopNRanking,
-        Family::Sequential,
-        true,
-        sasrec,
-        sasrec::SasRecParams
-    ),
-    crm!(
-        "gru4rec",
-        "GRU4Rec",
-        Task::TopNRanking,
-        Family::Sequential,
-        true,
-        gru4rec,
-        gru4rec::Gru4RecParams
-    ),
+    //   id          display     task                 family                     trained module    params
+    crm!("random",   "Random",   Task::TopNRanking,  Family::NonPersonalised,  false, random,   random::RandomParams),
+    crm!("pop",      "Pop",      Task::TopNRanking,  Family::NonPersonalised,  false, pop,      pop::PopParams),
+    crm!("itemknn",  "ItemKNN",  Task::TopNRanking,  Family::Neighbourhood,    false, itemknn,  itemknn::ItemKnnParams),
+    crm!("ease",     "EASE",     Task::TopNRanking,  Family::Linear,           false, ease,     ease::EaseParams),
+    crm!("bpr",      "BPR-MF",   Task::TopNRanking,  Family::Factorisation,    true,  bpr,      bpr::BprParams),
+    crm!("lightgcn", "LightGCN", Task::TopNRanking,  Family::Graph,            true,  lightgcn, lightgcn::LightGcnParams),
+    crm!("gru4rec",  "GRU4Rec",  Task::TopNRanking,  Family::Sequential,       true,  gru4rec,  gru4rec::Gru4RecParams),
+    crm!("sasrec",   "SASRec",   Task::TopNRanking,  Family::Sequential,       true,  sasrec,   sasrec::SasRecParams),
+    crm!("bert4rec", "BERT4Rec", Task::TopNRanking,  Family::Sequential,       true,  bert4rec, bert4rec::Bert4RecParams),
+    crm!("lr",       "LR",       Task::ItemScoring,  Family::Ctr,              true,  lr,       lr::LrParams),
+    crm!("fm",       "FM",       Task::ItemScoring,  Family::Ctr,              true,  fm,       fm::FmParams),
+    crm!("deepfm",   "DeepFM",   Task::ItemScoring,  Family::Ctr,              true,  deepfm,   deepfm::DeepFmParams),
+    crm!("dcnv2",    "DCNv2",    Task::ItemScoring,  Family::Ctr,              true,  dcnv2,    dcnv2::DcnV2Params),
+    crm!("din",      "DIN",      Task::ItemScoring,  Family::Ctr,              true,  din,      din::DinParams),
 ];

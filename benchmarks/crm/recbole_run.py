@@ -1,0 +1,108 @@
+"""RecBole 1.2.1 side of the CRM benchmark (benchmarks/crm/README.md).
+
+Runs Pop / BPR / SASRec on the SAME leave-one-out split that quadrec uses, exported by
+`cargo run -p quadrec-models --example crm_ml100k -- --export benchmarks/crm/recbole_data`
+as RecBole atomic files (benchmark_filename = train/valid/test), with quadrec's default
+hyper-parameters (which are RecBole's defaults), and prints one JSON line per model:
+mean training seconds per epoch (timed around Trainer._train_epoch), best-valid NDCG@10,
+test NDCG@10 and HR@10 (full ranking).
+
+Usage:
+  OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE /work/venv/bin/python benchmarks/crm/recbole_run.py \
+      --models Pop,BPR,SASRec --threads 2 [--epochs SASRec=3] --out benchmarks/crm/results/recbole.jsonl
+
+Fairness notes: importing RecBole's models switches on torch autograd anomaly detection
+globally, which roughly doubles step time; we switch it off again (what is computed does not
+change). Thread count is set explicitly for torch and recorded. Small compatibility patches for
+current NumPy are applied below; they do not change what RecBole computes.
+"""
+import argparse, json, os, sys, time
+
+import numpy as np
+# NumPy >= 1.24 removed these aliases; RecBole 1.2.1 still uses them.
+# NumPy 2 removed these; RecBole 1.2.1's compatibility_settings() reads them.
+for name, typ in [("float_", np.float64), ("complex_", np.complex128), ("unicode_", np.str_)]:
+    if name not in np.__dict__:
+        setattr(np, name, typ)
+for name, typ in [("float", float), ("int", int), ("bool", bool), ("long", int)]:
+    if name not in np.__dict__:
+        setattr(np, name, typ)
+import torch
+# torch >= 2.6 defaults torch.load(weights_only=True); RecBole's own checkpoints need the old default.
+_torch_load = torch.load
+torch.load = lambda *a, **k: _torch_load(*a, **{"weights_only": False, **k})
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--models", default="Pop,BPR,SASRec")
+ap.add_argument("--threads", type=int, default=2)
+ap.add_argument("--epochs", default="", help="per-model epoch caps, e.g. SASRec=3,BPR=300")
+ap.add_argument("--seed", type=int, default=2026)
+ap.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "recbole_data"))
+ap.add_argument("--out", default="")
+args = ap.parse_args()
+torch.set_num_threads(args.threads)
+
+from recbole.config import Config
+from recbole.data import create_dataset, data_preparation
+from recbole.utils import get_model, get_trainer, init_seed
+import recbole.trainer.trainer as rt
+
+torch.autograd.set_detect_anomaly(False)
+
+caps = dict(kv.split("=") for kv in args.epochs.split(",") if kv)
+epoch_times = []
+orig = rt.Trainer._train_epoch
+def timed(self, *a, **k):
+    t0 = time.perf_counter()
+    r = orig(self, *a, **k)
+    epoch_times.append(time.perf_counter() - t0)
+    return r
+rt.Trainer._train_epoch = timed
+
+for model_name in args.models.split(","):
+    epoch_times.clear()
+    cfg = {
+        "data_path": args.data,
+        "dataset": "ml100k-loo-seq" if model_name == "SASRec" else "ml100k-loo",
+        "benchmark_filename": ["train", "valid", "test"],
+        "load_col": {"inter": ["user_id", "item_id_list", "item_id"]} if model_name == "SASRec"
+                    else {"inter": ["user_id", "item_id", "rating", "timestamp"]},
+        "USER_ID_FIELD": "user_id", "ITEM_ID_FIELD": "item_id", "TIME_FIELD": "timestamp",
+        "eval_args": {"order": "TO", "mode": "full", "group_by": "user"},
+        "metrics": ["NDCG", "Hit"], "topk": [10], "valid_metric": "NDCG@10",
+        "train_batch_size": 2048, "eval_batch_size": 4096,
+        "learning_rate": 0.001, "stopping_step": 10, "epochs": int(caps.get(model_name, 300)),
+        "seed": args.seed, "reproducibility": True, "device": "cpu", "use_gpu": False,
+        "show_progress": False, "checkpoint_dir": "/tmp/recbole_ckpt",
+        "MAX_ITEM_LIST_LENGTH": 50,
+        "train_neg_sample_args": None if model_name == "SASRec" else {"distribution": "uniform", "sample_num": 1},
+    }
+    if model_name == "SASRec":
+        cfg["loss_type"] = "CE"
+        # Pre-augmented benchmark files carry no timestamp; they are used as-is (no re-split).
+        cfg["TIME_FIELD"] = None
+        cfg["eval_args"] = {"order": "RO", "mode": "full", "group_by": "user"}
+    config = Config(model=model_name, config_dict=cfg)
+    torch.autograd.set_detect_anomaly(False)
+    init_seed(config["seed"], config["reproducibility"])
+    torch.set_num_threads(args.threads)
+    dataset = create_dataset(config)
+    train, valid, test = data_preparation(config, dataset)
+    model = get_model(config["model"])(config, train._dataset).to(config["device"])
+    trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)
+    t0 = time.perf_counter()
+    best_valid, _ = trainer.fit(train, valid, saved=True, show_progress=False)
+    fit_s = time.perf_counter() - t0
+    res = trainer.evaluate(test, load_best_model=True, show_progress=False)
+    rec = {
+        "tool": "recbole-1.2.1", "method": model_name, "seed": args.seed,
+        "valid_ndcg@10": float(best_valid) if not isinstance(best_valid, dict) else None,
+        "test_ndcg@10": float(res["ndcg@10"]), "test_hr@10": float(res["hit@10"]),
+        "epochs_run": len(epoch_times), "mean_epoch_train_s": float(np.mean(epoch_times)) if epoch_times else 0.0,
+        "epoch_train_s": epoch_times[:], "fit_s": fit_s, "torch_threads": torch.get_num_threads(),
+        "n_users": dataset.user_num - 1, "n_items": dataset.item_num - 1,
+    }
+    print(json.dumps(rec), flush=True)
+    if args.out:
+        with open(args.out, "a") as f:
+            f.write(json.dumps(rec) + "\n")
