@@ -58,7 +58,7 @@ where
             score(q.user, q.candidates, &mut buf[offsets[i]..offsets[i + 1]])
                 .map_err(|e| EvalError::Scorer { first_user: q.user, source: e.into() })?;
         }
-        let ranked: Vec<Result<(u32, Vec<f64>, Vec<(u32, f32)>)>> = (0..qs.len())
+        let ranked: Vec<Result<Ranked>> = (0..qs.len())
             .into_par_iter()
             .map_init(Vec::new, |scratch, i| {
                 let q = &qs[i];
@@ -117,6 +117,9 @@ fn validate(q: &CandidateQuery<'_>, n_items: u32) -> Result<Vec<usize>> {
         .filter_map(|t| c.binary_search_by_key(t, |e| e.0).ok().map(|j| c[j].1))
         .collect())
 }
+
+/// One ranked user: (user, per-user metric values, top list).
+type Ranked = (u32, Vec<f64>, Vec<(u32, f32)>);
 
 #[cfg(test)]
 mod tests {

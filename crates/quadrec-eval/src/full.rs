@@ -85,7 +85,7 @@ where
         let out = &mut buf[..qs.len() * n];
         score_block(&users, out)
             .map_err(|e| EvalError::Scorer { first_user: qs[0].user, source: e.into() })?;
-        let ranked: Vec<Result<(u32, Vec<f64>, Vec<(u32, f32)>, u64)>> = out
+        let ranked: Vec<Result<Ranked>> = out
             .par_chunks_mut(n)
             .zip(qs.par_iter())
             .map_init(Vec::new, |scratch, (row, q)| {
@@ -156,6 +156,9 @@ fn mask_row(row: &mut [f32], q: &FullRankingQuery<'_>) -> (usize, u64) {
     }
     (n, c)
 }
+
+/// One ranked user: (user, per-user metric values, top list, seen targets).
+type Ranked = (u32, Vec<f64>, Vec<(u32, f32)>, u64);
 
 #[cfg(test)]
 mod tests {

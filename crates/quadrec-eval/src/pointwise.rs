@@ -89,20 +89,19 @@ pub fn evaluate_pointwise(rows: &[PointwiseRow], metrics: &[MetricSpec]) -> Resu
                 reason: format!("it is a {:?} metric", m.def.kind),
             });
         }
-        if matches!(m.def.name, "logloss" | "accuracy") {
-            if let Some((i, r)) =
+        if matches!(m.def.name, "logloss" | "accuracy")
+            && let Some((i, r)) =
                 rows.iter().enumerate().find(|(_, r)| !(0.0..=1.0).contains(&r.score))
-            {
-                return Err(EvalError::BadInput {
-                    user: r.user,
-                    reason: format!(
-                        "row {i} (item {}): {} needs a probability in [0, 1], got {}",
-                        r.item,
-                        m.name(),
-                        r.score
-                    ),
-                });
-            }
+        {
+            return Err(EvalError::BadInput {
+                user: r.user,
+                reason: format!(
+                    "row {i} (item {}): {} needs a probability in [0, 1], got {}",
+                    r.item,
+                    m.name(),
+                    r.score
+                ),
+            });
         }
     }
     if rows.is_empty() {

@@ -116,27 +116,20 @@ impl UserRanking {
 
     /// Probability that at least one relevant item is in the top `k`.
     pub fn prob_any_hit(&self, k: u64) -> f64 {
-        for g in &self.groups {
-            if g.above >= k {
-                break;
-            }
-            let j = g.overlap(k);
-            if j == g.size {
-                return 1.0; // the whole group, hence a relevant item, is inside the cutoff
-            }
-            // Straddling group (the last one that can matter): 1 - P(no relevant among the
-            // first j of m positions) = 1 - C(m-r, j) / C(m, j).
-            let (m, r) = (g.size, g.relevant);
-            if m - r < j {
-                return 1.0;
-            }
-            let mut p_none = 1.0f64;
-            for i in 0..j {
-                p_none *= (m - r - i) as f64 / (m - i) as f64;
-            }
-            return 1.0 - p_none;
+        // Only the best relevant group matters: if it is wholly inside the cutoff there is a
+        // hit; if it straddles the cutoff, every later group lies beyond it.
+        let Some(g) = self.groups.first().filter(|g| g.above < k) else { return 0.0 };
+        let j = g.overlap(k);
+        let (m, r) = (g.size, g.relevant);
+        if j == m || m - r < j {
+            return 1.0;
         }
-        0.0
+        // 1 - P(no relevant among the first j of m positions) = 1 - C(m-r, j) / C(m, j).
+        let mut p_none = 1.0f64;
+        for i in 0..j {
+            p_none *= (m - r - i) as f64 / (m - i) as f64;
+        }
+        1.0 - p_none
     }
 
     /// Expected DCG@k with binary gains.
@@ -314,12 +307,97 @@ fn count_pass(s: &[f32], t: f32) -> (u64, u64, usize) {
     (above, eq, nan)
 }
 
-/// Concrete top-`depth` list (one seeded draw of the tie order), best first.
+/// Depth up to which [`top_k`] uses a bounded heap; deeper lists use the threshold buffer.
+const HEAP_MAX_DEPTH: usize = 256;
+
+/// Concrete top-`depth` list (one seeded draw of the tie order), best first. Partial selection,
+/// never a sort of the row: a bounded min-heap for small depths (expected K ln(n/K) heap
+/// updates), a threshold buffer with `select_nth_unstable_by` for large depths. Both first test
+/// whole 32-score chunks against the current threshold in one vectorised pass.
 fn top_k(inp: &RowInput<'_>, buf: &mut Vec<(f32, u32)>) -> Vec<(u32, f32)> {
-    let k = inp.depth;
-    if k == 0 {
+    if inp.depth == 0 {
         return Vec::new();
     }
+    if inp.depth <= HEAP_MAX_DEPTH { top_k_heap(inp) } else { top_k_select(inp, buf) }
+}
+
+const CHUNK: usize = 16;
+
+/// Heap entry ordered by (score, tie key): larger = better.
+#[derive(Clone, Copy, PartialEq)]
+struct Entry {
+    score: f32,
+    key: u64,
+    pos: u32,
+}
+
+impl Eq for Entry {}
+
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Ord for Entry {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.score.total_cmp(&o.score).then(self.key.cmp(&o.key))
+    }
+}
+
+fn top_k_heap(inp: &RowInput<'_>) -> Vec<(u32, f32)> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let (k, user, seed) = (inp.depth, inp.user, inp.tie_seed);
+    let item_at = |p: u32| -> u32 { inp.items.map_or(p, |it| it[p as usize]) };
+    let entry = |x: f32, p: u32| Entry { score: x, key: tie_key(seed, user, item_at(p)), pos: p };
+    let mut heap: BinaryHeap<Reverse<Entry>> = BinaryHeap::with_capacity(k + 1);
+    let s = inp.scores;
+    // Fill with the first k rankable scores (NaN = masked is skipped).
+    let mut p = 0usize;
+    while p < s.len() && heap.len() < k {
+        if !s[p].is_nan() {
+            heap.push(Reverse(entry(s[p], p as u32)));
+        }
+        p += 1;
+    }
+    if heap.len() == k {
+        // Score of the worst kept entry: only scores >= thr can enter.
+        let mut thr = heap.peek().expect("heap is full").0.score;
+        let mut consider = |p: usize, x: f32, thr: &mut f32| {
+            // NaN fails `>=`.
+            if x >= *thr {
+                let e = entry(x, p as u32);
+                let mut worst = heap.peek_mut().expect("heap is full");
+                if e > worst.0 {
+                    *worst = Reverse(e);
+                    drop(worst);
+                    *thr = heap.peek().expect("heap is full").0.score;
+                }
+            }
+        };
+        // Unaligned head up to a chunk boundary, then vectorised chunk pre-checks.
+        let head_end = p.div_ceil(CHUNK) * CHUNK;
+        while p < head_end.min(s.len()) {
+            consider(p, s[p], &mut thr);
+            p += 1;
+        }
+        for (ci, chunk) in s[p..].chunks(CHUNK).enumerate() {
+            if chunk.iter().map(|&x| (x >= thr) as u32).sum::<u32>() == 0 {
+                continue;
+            }
+            for (j, &x) in chunk.iter().enumerate() {
+                consider(p + ci * CHUNK + j, x, &mut thr);
+            }
+        }
+    }
+    let mut v: Vec<Entry> = heap.into_iter().map(|r| r.0).collect();
+    v.sort_unstable_by(|a, b| b.cmp(a));
+    v.into_iter().map(|e| (item_at(e.pos), e.score)).collect()
+}
+
+fn top_k_select(inp: &RowInput<'_>, buf: &mut Vec<(f32, u32)>) -> Vec<(u32, f32)> {
+    let k = inp.depth;
     let (user, seed) = (inp.user, inp.tie_seed);
     let item_at = |p: u32| -> u32 { inp.items.map_or(p, |it| it[p as usize]) };
     // a before b: higher score, then higher tie key.
@@ -327,14 +405,10 @@ fn top_k(inp: &RowInput<'_>, buf: &mut Vec<(f32, u32)>) -> Vec<(u32, f32)> {
         b.0.total_cmp(&a.0)
             .then_with(|| tie_key(seed, user, item_at(b.1)).cmp(&tie_key(seed, user, item_at(a.1))))
     };
-    // A small buffer tightens the threshold early: after the first few selections almost every
-    // element is rejected by one comparison.
-    let cap = (4 * k).max(64);
+    let cap = 4 * k;
     buf.clear();
     let mut thr = f32::NEG_INFINITY;
-    const CHUNK: usize = 32;
     for (ci, chunk) in inp.scores.chunks(CHUNK).enumerate() {
-        // Vectorised pre-check: once the threshold is tight, most chunks hold no candidate.
         if chunk.iter().map(|&x| (x >= thr) as u32).sum::<u32>() == 0 {
             continue;
         }
@@ -416,6 +490,22 @@ mod tests {
             b.1.total_cmp(&a.1).then_with(|| tie_key(9, 3, b.0).cmp(&tie_key(9, 3, a.0)))
         });
         assert_eq!(r.top, all[..30].to_vec());
+    }
+
+    #[test]
+    fn heap_and_select_paths_agree_with_full_sort_under_ties() {
+        // Few distinct values: long tie groups straddle every cutoff.
+        let scores: Vec<f32> =
+            (0..3000u32).map(|i| ((i.wrapping_mul(2654435761)) % 7) as f32).collect();
+        let mut all: Vec<(u32, f32)> =
+            scores.iter().enumerate().map(|(i, &x)| (i as u32, x)).collect();
+        all.sort_by(|a, b| {
+            b.1.total_cmp(&a.1).then_with(|| tie_key(9, 3, b.0).cmp(&tie_key(9, 3, a.0)))
+        });
+        for depth in [1, 7, 256, 257, 1000] {
+            let r = rank(&scores, &[0], depth);
+            assert_eq!(r.top, all[..depth].to_vec(), "depth {depth}");
+        }
     }
 
     #[test]

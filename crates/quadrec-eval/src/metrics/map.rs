@@ -1,6 +1,6 @@
 //! MAP@K: AP@K = (1 / min(R, K)) * sum over relevant positions p <= K of precision@p.
-//! The min(R, K) denominator (RecBole, most recommender papers) makes a perfect top-K list score
-//! 1. trec_eval's `map_cut` and ranx divide by R instead: the two agree whenever R <= K (always
+//! The min(R, K) denominator (RecBole, most recommender papers) gives a perfect top-K list the
+//! score one. trec_eval's `map_cut` and ranx divide by R instead: the two agree whenever R <= K (always
 //! under leave-one-out); the golden test checks both the agreement and the R > K relation.
 
 use super::{Compute, KRule, MetricContext, MetricDef, MetricKind};
