@@ -6,6 +6,7 @@ pub mod amazon2018;
 pub mod amazon2023;
 pub mod amazon_common;
 pub mod bookcrossing;
+pub mod generic;
 pub mod ml100k_raw;
 pub mod ml_csv;
 pub mod ml_dat;
@@ -16,6 +17,7 @@ use crate::raw::{RawData, SideIds};
 use std::path::Path;
 
 /// One loader: id, what it reads, and the function.
+#[derive(Debug)]
 pub struct LoaderEntry {
     /// Format id used on the command line (`quadrec data import --format <id>`).
     pub id: &'static str,
@@ -76,6 +78,12 @@ pub const LOADERS: &[LoaderEntry] = &[
         expects: "a folder with `BX-Book-Ratings.csv`, `BX-Books.csv` and optional `BX-Users.csv`",
         side_ids: SideIds::Lenient,
         load: bookcrossing::load,
+    },
+    LoaderEntry {
+        id: "generic",
+        expects: "a TOML file describing CSV / Parquet tables (see datasets/examples/)",
+        side_ids: SideIds::Lenient,
+        load: generic::load,
     },
     LoaderEntry {
         id: "recbole",
