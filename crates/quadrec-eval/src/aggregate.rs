@@ -67,9 +67,16 @@ pub(crate) fn check_ranking_metrics(
     Ok(())
 }
 
-/// Depth of concrete top lists needed by the metrics (and by TREC export).
+/// Depth of concrete top lists needed by the metrics that read them (and by TREC export).
 pub(crate) fn top_depth(metrics: &[MetricSpec], keep_top: usize) -> usize {
-    metrics.iter().filter_map(|m| m.k).map(|k| k as usize).max().unwrap_or(0).max(keep_top)
+    metrics
+        .iter()
+        .filter(|m| m.def.reads_top_list)
+        .filter_map(|m| m.k)
+        .map(|k| k as usize)
+        .max()
+        .unwrap_or(0)
+        .max(keep_top)
 }
 
 /// Per-user values of the per-user metrics, in metric order.

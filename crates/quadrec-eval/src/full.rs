@@ -39,7 +39,8 @@ pub struct FullRankingOptions {
     pub block_users: usize,
     /// Seed of the concrete tie order of top lists.
     pub tie_seed: u64,
-    /// Keep top lists at least this deep (e.g. 100 for TREC export); metrics' K is always kept.
+    /// Keep top lists at least this deep (e.g. 100 for TREC export). Otherwise lists are only as
+    /// deep as the exposure metrics need (none for accuracy-only evaluations: no top-K work).
     pub keep_top: usize,
 }
 
@@ -189,7 +190,7 @@ mod tests {
             6,
             &m,
             &ctx,
-            &FullRankingOptions { block_users: 1, ..Default::default() },
+            &FullRankingOptions { block_users: 1, keep_top: 3, ..Default::default() },
             scorer,
         )
         .unwrap();

@@ -13,6 +13,7 @@ pub const DEF: MetricDef = MetricDef {
     needs_popularity: true,
     needs_long_tail: false,
     higher_is_better: false,
+    reads_top_list: true,
     compute: Compute::PerUser(compute),
 };
 

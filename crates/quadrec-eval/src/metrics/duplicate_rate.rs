@@ -13,5 +13,6 @@ pub const DEF: MetricDef = MetricDef {
     needs_popularity: false,
     needs_long_tail: false,
     higher_is_better: false,
+    reads_top_list: false,
     compute: Compute::Generation(|c: &GenerationCounts| c.rate(c.duplicate)),
 };

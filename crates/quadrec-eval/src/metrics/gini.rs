@@ -15,6 +15,7 @@ pub const DEF: MetricDef = MetricDef {
     needs_popularity: false,
     needs_long_tail: false,
     higher_is_better: false,
+    reads_top_list: true,
     compute: Compute::Exposure(compute),
 };
 

@@ -19,6 +19,7 @@ pub const DEF: MetricDef = MetricDef {
     needs_popularity: false,
     needs_long_tail: false,
     higher_is_better: false,
+    reads_top_list: false,
     compute: Compute::Pointwise { per_user, global },
 };
 

@@ -108,6 +108,10 @@ pub struct MetricDef {
     pub needs_long_tail: bool,
     /// Larger is better (false for LogLoss, popularity bias, Gini, rates of bad outputs).
     pub higher_is_better: bool,
+    /// Reads the concrete top-K list (exposure metrics). Accuracy metrics read only the tie
+    /// groups, so when no metric needs lists (and no TREC depth is asked) the evaluator skips
+    /// top-K selection altogether.
+    pub reads_top_list: bool,
     /// The computation.
     pub compute: Compute,
 }

@@ -14,5 +14,6 @@ pub const DEF: MetricDef = MetricDef {
     needs_popularity: false,
     needs_long_tail: false,
     higher_is_better: true,
+    reads_top_list: false,
     compute: Compute::Generation(|c: &GenerationCounts| c.rate(c.valid)),
 };
