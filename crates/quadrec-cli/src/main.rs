@@ -1,7 +1,8 @@
 //! `quadrec`: thin command-line dispatcher. Each command group lives in `src/cmd/<group>.rs`.
 //!
 //! Exit codes: 0 success, 1 error (the full error chain is printed to stderr), 2 usage error
-//! (printed by clap).
+//! (printed by clap), 3 a run finished with failed cells (listed in the report), 4 `verify`
+//! found a mismatch.
 
 mod cmd;
 
@@ -31,6 +32,10 @@ enum Command {
     Run(cmd::run::RunArgs),
     /// Render the leaderboard (terminal, Markdown, CSV, HTML) from a run folder's records.
     Report(cmd::run::ReportArgs),
+    /// Merge shard run folders (`quadrec run --shard I/N`) into one run.
+    Merge(cmd::run::MergeArgs),
+    /// Recompute the cells of a run folder and compare them bitwise with the records.
+    Verify(cmd::run::VerifyArgs),
 }
 
 fn run() -> anyhow::Result<ExitCode> {
@@ -41,6 +46,8 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Models(c) => cmd::models::run(c),
         Command::Run(a) => cmd::run::run(a),
         Command::Report(a) => cmd::run::report(a),
+        Command::Merge(a) => cmd::run::merge(a),
+        Command::Verify(a) => cmd::run::verify(a),
     }
 }
 

@@ -23,6 +23,13 @@ where
     let mut tmp = tempfile::Builder::new().prefix(".tmp-").suffix(".partial").tempfile_in(dir)?;
     f(tmp.as_file_mut())?;
     tmp.as_file_mut().flush()?;
+    // tempfile creates 0600 files; results and datasets are meant to be readable like any
+    // ordinary output file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())

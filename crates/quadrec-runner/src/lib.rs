@@ -22,6 +22,9 @@ use crate::suite::Suite;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 
+/// The resolved suite of a run folder.
+pub const SUITE_FILE: &str = "suite.json";
+
 /// Options of [`run_suite`].
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
@@ -58,6 +61,11 @@ pub fn shard_of(job_key: &str, n: usize) -> usize {
 pub fn run_suite(suite: &Suite, out: &Path, opts: &RunOptions) -> anyhow::Result<RunSummary> {
     let registry = registry::all();
     let mut store = RunStore::open(out)?;
+    // The resolved suite travels with the run, so `verify` can recompute any cell from the folder.
+    quadrec_core::fsx::write_atomic(
+        &out.join(SUITE_FILE),
+        serde_json::to_string_pretty(suite).expect("suite serialises").as_bytes(),
+    )?;
     let code = env::code_version();
     let mut summary = RunSummary { dir: out.to_path_buf(), ..Default::default() };
     let n_jobs =
@@ -159,4 +167,156 @@ pub fn run_suite(suite: &Suite, out: &Path, opts: &RunOptions) -> anyhow::Result
     }
     bar.finish_and_clear();
     Ok(summary)
+}
+
+/// Merge shard run folders into `out`: the union of their records (an `ok` record wins over a
+/// failed one for the same cell; two `ok` records of one cell must agree on every test metric)
+/// and their per-user files.
+pub fn merge_runs(shards: &[PathBuf], out: &Path) -> anyhow::Result<usize> {
+    use anyhow::Context;
+    let mut store = RunStore::open(out)?;
+    let mut suite: Option<String> = None;
+    for dir in shards {
+        let s = std::fs::read_to_string(dir.join(SUITE_FILE))
+            .with_context(|| format!("{}: not a run folder (no {SUITE_FILE})", dir.display()))?;
+        match &suite {
+            None => suite = Some(s),
+            Some(first) if *first != s => {
+                anyhow::bail!(
+                    "{}: its suite differs from the first shard's; refusing to merge",
+                    dir.display()
+                )
+            }
+            Some(_) => {}
+        }
+        let recs = store::read_records(&dir.join(RunStore::RECORDS))?;
+        for (id, r) in recs {
+            if let Some(old) = store.get(&id)
+                && old.status == quadrec_report::record::Status::Ok
+            {
+                if r.status == quadrec_report::record::Status::Ok && old.test != r.test {
+                    anyhow::bail!("cell {id}: two shards report different test metrics");
+                }
+                continue;
+            }
+            if let Some(rel) = &r.per_user {
+                let src = dir.join(rel);
+                let dst = out.join(rel);
+                let bytes =
+                    std::fs::read(&src).with_context(|| format!("reading {}", src.display()))?;
+                quadrec_core::fsx::write_atomic(&dst, &bytes)?;
+            }
+            store.put(r)?;
+        }
+    }
+    if let Some(s) = suite {
+        quadrec_core::fsx::write_atomic(&out.join(SUITE_FILE), s.as_bytes())?;
+    }
+    Ok(store.records().count())
+}
+
+/// Outcome of verifying one cell.
+#[derive(Clone, Debug)]
+pub struct VerifyLine {
+    /// Cell id.
+    pub cell_id: String,
+    /// Method key and view.
+    pub what: String,
+    /// Whether every test metric and every per-user value matched bitwise.
+    pub matches: bool,
+    /// First difference found, if any.
+    pub detail: String,
+}
+
+/// Recompute cells of a run folder from its saved suite and compare bitwise (CPU). `cell`
+/// restricts to one cell id (a unique prefix is enough).
+pub fn verify_run(run_dir: &Path, cell: Option<&str>) -> anyhow::Result<Vec<VerifyLine>> {
+    use anyhow::Context;
+    let suite_text = std::fs::read_to_string(run_dir.join(SUITE_FILE))
+        .with_context(|| format!("{}: not a run folder (no {SUITE_FILE})", run_dir.display()))?;
+    let suite: Suite = serde_json::from_str(&suite_text)?;
+    let recorded = store::read_records(&run_dir.join(RunStore::RECORDS))?;
+    let wanted: Vec<&quadrec_report::record::CellRecord> = recorded
+        .values()
+        .filter(|r| r.status == quadrec_report::record::Status::Ok)
+        .filter(|r| cell.is_none_or(|c| r.cell_id.starts_with(c)))
+        .collect();
+    if wanted.is_empty() {
+        anyhow::bail!("no finished cell matches {}", cell.unwrap_or("(any)"));
+    }
+    let only: Vec<String> = {
+        let mut v: Vec<String> = wanted
+            .iter()
+            .map(|r| {
+                if r.method.variant.is_empty() {
+                    r.method.id.clone()
+                } else {
+                    format!("{}:{}", r.method.id, r.method.variant)
+                }
+            })
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let tmp = tempfile_dir(run_dir)?;
+    let opts = RunOptions { shard: None, progress: false, only };
+    run_suite(&suite, &tmp, &opts)?;
+    let fresh = store::read_records(&tmp.join(RunStore::RECORDS))?;
+    let mut out = Vec::new();
+    for r in wanted {
+        let what = format!("{} {} ({})", r.method.display, r.method.variant, r.protocol);
+        let line = match fresh.get(&r.cell_id) {
+            None => VerifyLine {
+                cell_id: r.cell_id.clone(),
+                what,
+                matches: false,
+                detail: "recomputation produced no cell with this id (code or data changed?)"
+                    .into(),
+            },
+            Some(f) => {
+                let mut detail = String::new();
+                for (k, v) in &r.test {
+                    match f.test.get(k) {
+                        Some(w) if w.mean.to_bits() == v.mean.to_bits() => {}
+                        Some(w) => {
+                            detail = format!("{k}: recorded {} vs recomputed {}", v.mean, w.mean);
+                            break;
+                        }
+                        None => {
+                            detail = format!("{k}: missing in recomputation");
+                            break;
+                        }
+                    }
+                }
+                if detail.is_empty()
+                    && let (Some(a), Some(b)) = (&r.per_user, &f.per_user)
+                {
+                    let pa = quadrec_eval::PerUserTable::read_parquet(&run_dir.join(a))?.0;
+                    let pb = quadrec_eval::PerUserTable::read_parquet(&tmp.join(b))?.0;
+                    let same = pa.users == pb.users
+                        && pa.columns.len() == pb.columns.len()
+                        && pa.columns.iter().zip(&pb.columns).all(|((na, va), (nb, vb))| {
+                            na == nb
+                                && va.len() == vb.len()
+                                && va.iter().zip(vb).all(|(x, y)| x.to_bits() == y.to_bits())
+                        });
+                    if !same {
+                        detail = "per-user values differ".into();
+                    }
+                }
+                VerifyLine { cell_id: r.cell_id.clone(), what, matches: detail.is_empty(), detail }
+            }
+        };
+        out.push(line);
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    Ok(out)
+}
+
+fn tempfile_dir(near: &Path) -> anyhow::Result<PathBuf> {
+    let base = near.join(".verify");
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&base)?;
+    Ok(base)
 }

@@ -15,21 +15,57 @@ use std::path::Path;
 /// view metadata, so every method and every run sees the same lists.
 pub const VIEW_SEED: u64 = 2024;
 
-/// Load a dataset by suite id: a built-in name (`ml-100k`, fetched and verified), or a folder
-/// holding a processed dataset (`quadrec data import` output).
+/// Load a dataset by suite id: a built-in name (`ml-100k`, fetched and verified), a folder
+/// holding a processed dataset (`quadrec data import` output), or `<format>:<folder>` to read
+/// native files with one of the loaders of `quadrec_data::loaders::LOADERS` (default
+/// preprocessing spec), e.g. `recbole:path/to/folder`.
 pub fn load_dataset(id: &str) -> anyhow::Result<Dataset> {
     let p = Path::new(id);
     if p.join("manifest.json").is_file() {
         return quadrec_data::store::load(p)
             .with_context(|| format!("loading dataset folder {id}"));
     }
+    if let Some((format, folder)) = id.split_once(':') {
+        let entry =
+            quadrec_data::loaders::LOADERS.iter().find(|l| l.id == format).with_context(|| {
+                let valid: Vec<&str> =
+                    quadrec_data::loaders::LOADERS.iter().map(|l| l.id).collect();
+                format!("dataset `{id}`: unknown format `{format}`; formats: {}", valid.join(", "))
+            })?;
+        let dir = Path::new(folder);
+        let raw =
+            (entry.load)(dir, entry.side_ids).with_context(|| format!("reading dataset `{id}`"))?;
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| folder.to_string());
+        let d = quadrec_data::process::process(&name, raw, &quadrec_data::ProcessSpec::default())?;
+        return save_or_reuse(d);
+    }
     let b = quadrec_data::builtin::builtin(id)?;
     let raw = b
         .fetch_raw(&quadrec_assets::FetchOptions::from_env())
         .with_context(|| format!("fetching built-in dataset `{id}`"))?;
     let d = quadrec_data::process::process(b.name, raw, &(b.spec)())?;
-    let d = quadrec_data::store::save(d, &quadrec_data::store::default_root())?;
-    Ok(d)
+    save_or_reuse(d)
+}
+
+/// Save a processed dataset into the store; if a concurrent process (a parallel shard) saved
+/// the same dataset first, reuse its verified copy.
+fn save_or_reuse(d: Dataset) -> anyhow::Result<Dataset> {
+    let root = quadrec_data::store::default_root();
+    let dir = root.join(&d.id);
+    match quadrec_data::store::save(d, &root) {
+        Ok(d) => Ok(d),
+        Err(e) if dir.join("manifest.json").is_file() => quadrec_data::store::load(&dir)
+            .with_context(|| {
+                format!(
+                    "saving the dataset failed ({e}) and the copy in {} does not load",
+                    dir.display()
+                )
+            }),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// sha256 of a dataset's manifest (the dataset part of every cell id).
@@ -93,7 +129,11 @@ fn align(rows: &[quadrec_split::CandidateRow], test: &[EvalUser]) -> anyhow::Res
 pub fn prepare(d: &Dataset, p: &ProtocolSpec) -> anyhow::Result<Prepared> {
     let spec = split_spec(p)?;
     let split = Split::make(d, &spec)?;
-    split.save(d, &quadrec_split::default_root())?;
+    // A concurrent shard may have stored the same split a moment earlier: the second attempt
+    // then finds it and checks that its metadata is identical.
+    if split.save(d, &quadrec_split::default_root()).is_err() {
+        split.save(d, &quadrec_split::default_root())?;
+    }
     let split_hash = split.meta.fingerprint.clone();
     let (train, held) = split.into_parts(d);
     let valid = users_at(&held, Stage::Valid);

@@ -51,6 +51,7 @@ impl RunStore {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir)
             .map_err(|source| StoreError::Io { path: dir.into(), source })?;
+        remove_stale_temporaries(dir);
         let records = read_records(&dir.join(Self::RECORDS))?;
         Ok(RunStore { dir: dir.to_path_buf(), records })
     }
@@ -119,4 +120,24 @@ pub fn read_records(path: &Path) -> Result<BTreeMap<String, CellRecord>, StoreEr
         out.insert(r.cell_id.clone(), r);
     }
     Ok(out)
+}
+
+/// Remove temporary files left by a process killed in the middle of an atomic write
+/// (`.tmp-*.partial`, see `quadrec_core::fsx`). They were never renamed into place, so no
+/// record refers to them.
+fn remove_stale_temporaries(dir: &Path) {
+    let mut folders = vec![dir.to_path_buf()];
+    if let Ok(rd) = std::fs::read_dir(dir.join("cells")) {
+        folders.extend(rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()));
+    }
+    for f in folders {
+        if let Ok(rd) = std::fs::read_dir(&f) {
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().to_string();
+                if name.starts_with(".tmp-") && name.ends_with(".partial") {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+    }
 }

@@ -26,9 +26,14 @@ pub fn run(c: ModelsCmd) -> anyhow::Result<ExitCode> {
                 let state = match cache_state(a) {
                     CacheState::Verified => "cached, verified".to_string(),
                     CacheState::Missing => "not cached".to_string(),
-                    CacheState::Corrupt(m) => format!("CORRUPT ({m}); run `quadrec models fetch {}`", a.id),
+                    CacheState::Corrupt(m) => {
+                        format!("CORRUPT ({m}); run `quadrec models fetch {}`", a.id)
+                    }
                 };
-                println!("{:<14} {}=={}  [{}]  {}", a.id, a.package, a.version, state, a.description);
+                println!(
+                    "{:<14} {}=={}  [{}]  {}",
+                    a.id, a.package, a.version, state, a.description
+                );
                 println!("{:<14} licence: {}; folder: {}", "", a.licence, a.dir().display());
             }
             Ok(ExitCode::SUCCESS)

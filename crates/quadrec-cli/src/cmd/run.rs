@@ -45,12 +45,15 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
     let registry = quadrec_runner::registry::all();
     let suite = load_suite(&path, &registry)?;
     let out = a.out.unwrap_or_else(|| PathBuf::from("runs").join(&suite.name));
-    let opts = RunOptions {
-        shard: a.shard,
-        progress: std::io::stderr().is_terminal(),
-        only: a.only,
-    };
-    eprintln!("quadrec run: suite {} ({}), {} methods -> {}", suite.name, path.display(), suite.methods.len(), out.display());
+    let opts =
+        RunOptions { shard: a.shard, progress: std::io::stderr().is_terminal(), only: a.only };
+    eprintln!(
+        "quadrec run: suite {} ({}), {} methods -> {}",
+        suite.name,
+        path.display(),
+        suite.methods.len(),
+        out.display()
+    );
     let s = run_suite(&suite, &out, &opts)?;
     eprintln!(
         "quadrec run: {} jobs ({} already finished), {} cells ok, {} failed; records in {}",
@@ -106,4 +109,53 @@ fn render(dir: &std::path::Path, out: &std::path::Path, print: bool) -> anyhow::
         files.html.display()
     );
     Ok(())
+}
+
+/// Arguments of `quadrec merge`.
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// Folder to write the merged run into (created if needed).
+    pub out: PathBuf,
+    /// Shard run folders (outputs of `quadrec run --shard I/N --out DIR`).
+    #[arg(required = true)]
+    pub shards: Vec<PathBuf>,
+    /// Do not render the report of the merged run.
+    #[arg(long)]
+    pub no_report: bool,
+}
+
+/// Merge shard folders.
+pub fn merge(a: MergeArgs) -> anyhow::Result<ExitCode> {
+    let n = quadrec_runner::merge_runs(&a.shards, &a.out)?;
+    eprintln!("quadrec merge: {} shards -> {} cells in {}", a.shards.len(), n, a.out.display());
+    if !a.no_report {
+        render(&a.out, &a.out, false)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Arguments of `quadrec verify`.
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// Run folder to verify.
+    pub run_dir: PathBuf,
+    /// Only this cell (id or unique prefix); default: every finished cell.
+    #[arg(long)]
+    pub cell: Option<String>,
+}
+
+/// Recompute cells and compare bitwise; exit 4 on any mismatch.
+pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let lines = quadrec_runner::verify_run(&a.run_dir, a.cell.as_deref())?;
+    let mut bad = 0;
+    for l in &lines {
+        if l.matches {
+            println!("ok       {}  {}", &l.cell_id, l.what);
+        } else {
+            bad += 1;
+            println!("MISMATCH {}  {}: {}", &l.cell_id, l.what, l.detail);
+        }
+    }
+    println!("{} cells verified, {} mismatches (bitwise, CPU)", lines.len(), bad);
+    Ok(if bad > 0 { ExitCode::from(4) } else { ExitCode::SUCCESS })
 }
