@@ -18,6 +18,7 @@ pub mod process;
 pub mod pyliteral;
 pub mod raw;
 pub mod store;
+pub mod synthetic;
 pub mod textio;
 pub mod types;
 
