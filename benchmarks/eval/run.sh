@@ -34,10 +34,4 @@ O="$WORK/synth100k_50k"; mkdir -p "$O"
 REPEATS=1 $BIN "$WORK/cases/synth100k_50k.qevb" "${THREADS[-1]}" "$O" > /dev/null
 cp "$O/quadrec.json" "$RES/synth100k_50k_quadrec.json"
 uptime >> "$RES/hardware.txt"
-$PY - "$RES" <<'PYEOF'
-import json, pathlib, sys
-res = pathlib.Path(sys.argv[1])
-for f in sorted(res.glob("*_recbole.json")):
-    r = json.loads(f.read_text())
-    print(f"{f.name}: recbole {r['eval_seconds']:.4f}s, speedup {r.get('speedup_quadrec_vs_recbole', float('nan')):.1f}x, identical {r.get('identical_per_user')}")
-PYEOF
+$PY benchmarks/eval/summarize.py
