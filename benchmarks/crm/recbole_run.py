@@ -63,10 +63,9 @@ for model_name in args.models.split(","):
     epoch_times.clear()
     cfg = {
         "data_path": args.data,
-        "dataset": "ml100k-loo-seq" if model_name == "SASRec" else "ml100k-loo",
+        "dataset": "ml100k-loo-full" if model_name == "SASRec" else "ml100k-loo",
         "benchmark_filename": ["train", "valid", "test"],
-        "load_col": {"inter": ["user_id", "item_id_list", "item_id"]} if model_name == "SASRec"
-                    else {"inter": ["user_id", "item_id", "rating", "timestamp"]},
+        "load_col": {"inter": ["user_id", "item_id", "rating", "timestamp"]},
         "USER_ID_FIELD": "user_id", "ITEM_ID_FIELD": "item_id", "TIME_FIELD": "timestamp",
         "eval_args": {"order": "TO", "mode": "full", "group_by": "user"},
         "metrics": ["NDCG", "Hit"], "topk": [10], "valid_metric": "NDCG@10",
@@ -79,9 +78,11 @@ for model_name in args.models.split(","):
     }
     if model_name == "SASRec":
         cfg["loss_type"] = "CE"
-        # Pre-augmented benchmark files carry no timestamp; they are used as-is (no re-split).
-        cfg["TIME_FIELD"] = None
-        cfg["eval_args"] = {"order": "RO", "mode": "full", "group_by": "user"}
+        # RecBole 1.2.1's sequential benchmark-file path does not run on current pandas (ragged
+        # token_seq remapping, Series.agg(len)); RecBole makes the same leave-one-out-by-time
+        # split itself from the full file (rows written in quadrec's (user, time, row) order).
+        del cfg["benchmark_filename"]
+        cfg["eval_args"] = {"split": {"LS": "valid_and_test"}, "order": "TO", "mode": "full", "group_by": "user"}
     config = Config(model=model_name, config_dict=cfg)
     torch.autograd.set_detect_anomaly(False)
     init_seed(config["seed"], config["reproducibility"])
