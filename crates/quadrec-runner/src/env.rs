@@ -30,6 +30,12 @@ pub fn peak_rss_bytes() -> u64 {
         .unwrap_or(0)
 }
 
+/// Reset the peak-RSS counter (Linux `clear_refs` = 5) so that [`peak_rss_bytes`] measures
+/// from now on: called at the start of each job, so a cell's peak is its own, not the run's.
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
 /// The environment of this process. `backend` names the compute backend of burn methods.
 pub fn environment(backend: &str) -> Environment {
     Environment {

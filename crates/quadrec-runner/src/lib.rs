@@ -110,6 +110,7 @@ pub fn run_suite(suite: &Suite, out: &Path, opts: &RunOptions) -> anyhow::Result
                         continue;
                     }
                     let started = env::now_utc();
+                    env::reset_peak_rss();
                     tracing::info!(job = %job_key, "start");
                     let result = tune(entry, spec, &prepared, suite, seed, |msg| {
                         tracing::debug!("{msg}");

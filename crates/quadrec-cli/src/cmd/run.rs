@@ -28,6 +28,21 @@ pub struct RunArgs {
     pub no_report: bool,
 }
 
+/// Structured log of the run: `<out>/run.log` (level from `QUADREC_LOG`, default `info`):
+/// one line per job start, trial, epoch (debug), cell and failure.
+fn init_log(out: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out)?;
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(out.join("run.log"))?;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("QUADREC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+    Ok(())
+}
+
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     let (i, n) = s.split_once('/').ok_or_else(|| format!("`{s}` is not of the form I/N"))?;
     let i: usize = i.trim().parse().map_err(|_| format!("`{i}` is not a shard index"))?;
@@ -45,6 +60,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
     let registry = quadrec_runner::registry::all();
     let suite = load_suite(&path, &registry)?;
     let out = a.out.unwrap_or_else(|| PathBuf::from("runs").join(&suite.name));
+    init_log(&out)?;
     let opts =
         RunOptions { shard: a.shard, progress: std::io::stderr().is_terminal(), only: a.only };
     eprintln!(
