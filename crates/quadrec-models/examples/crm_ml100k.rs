@@ -49,7 +49,7 @@ fn main() -> anyhow::Result<()> {
     );
     if let Some(dir) = &export {
         loo.export_recbole(std::path::Path::new(dir), "ml100k-loo")?;
-        loo.export_recbole_seq(std::path::Path::new(dir), "ml100k-loo-seq", 50)?;
+        loo.export_recbole_full(std::path::Path::new(dir), "ml100k-loo-full")?;
         eprintln!("exported RecBole atomic files to {dir}/ml100k-loo");
     }
     let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "default".into());

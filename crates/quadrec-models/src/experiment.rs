@@ -142,55 +142,29 @@ impl Loo {
         Ok(())
     }
 
-    /// Write the same split in RecBole's pre-augmented sequential benchmark format
-    /// (`<dir>/<name>/<name>.{train,valid,test}.inter` with `item_id_list:token_seq`): one row
-    /// per train prefix (the last `max_len` items before each train item), one valid row per
-    /// user (history = train), one test row (history = train + valid). RecBole's sequential
-    /// models require this format with `benchmark_filename`.
-    pub fn export_recbole_seq(
-        &self,
-        dir: &Path,
-        name: &str,
-        max_len: usize,
-    ) -> std::io::Result<()> {
+    /// Write all rows (train, valid, test) as one atomic file `<dir>/<name>/<name>.inter`, in
+    /// (user, timestamp, row) order, for RecBole's own `LS: valid_and_test` split.
+    pub fn export_recbole_full(&self, dir: &Path, name: &str) -> std::io::Result<()> {
         let d = dir.join(name);
         std::fs::create_dir_all(&d)?;
-        let nu = self.train.n_users() as usize;
-        let fmt = |h: &[u32]| {
-            let h = &h[h.len().saturating_sub(max_len)..];
-            h.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(" ")
-        };
-        for part in ["train", "valid", "test"] {
-            let path = d.join(format!("{name}.{part}.inter"));
-            quadrec_core::fsx::write_atomic_with(&path, |f| {
-                let mut w = std::io::BufWriter::new(f);
-                writeln!(w, "user_id:token\titem_id_list:token_seq\titem_id:token")?;
-                for u in 0..nu {
-                    let h = &self.train_hist[u];
-                    match part {
-                        "train" => {
-                            for t in 1..h.len() {
-                                writeln!(w, "{u}\t{}\t{}", fmt(&h[..t]), h[t])?;
-                            }
-                        }
-                        "valid" => {
-                            if let Some(v) = self.valid[u] {
-                                writeln!(w, "{u}\t{}\t{v}", fmt(h))?;
-                            }
-                        }
-                        _ => {
-                            if let (Some(v), Some(t)) = (self.valid[u], self.test[u]) {
-                                let mut hv = h.clone();
-                                hv.push(v);
-                                writeln!(w, "{u}\t{}\t{t}", fmt(&hv))?;
-                            }
-                        }
-                    }
-                }
-                w.flush()
-            })?;
-        }
-        Ok(())
+        let mut rows: Vec<Interaction> = self
+            .train_rows
+            .iter()
+            .chain(&self.valid_rows)
+            .chain(&self.test_rows)
+            .copied()
+            .collect();
+        // Stable: keeps (user, timestamp, row) order within equal keys.
+        rows.sort_by_key(|r| (r.user, r.timestamp));
+        let path = d.join(format!("{name}.inter"));
+        quadrec_core::fsx::write_atomic_with(&path, |f| {
+            let mut w = std::io::BufWriter::new(f);
+            writeln!(w, "user_id:token\titem_id:token\trating:float\ttimestamp:float")?;
+            for r in &rows {
+                writeln!(w, "{}\t{}\t{}\t{}", r.user, r.item, r.rating, r.timestamp)?;
+            }
+            w.flush()
+        })
     }
 
     /// Train users' seen sets (exposed for diagnostics).
