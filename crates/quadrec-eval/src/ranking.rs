@@ -307,18 +307,79 @@ fn count_pass(s: &[f32], t: f32) -> (u64, u64, usize) {
     (above, eq, nan)
 }
 
-/// Depth up to which [`top_k`] uses a bounded heap; deeper lists use the threshold buffer.
+/// Depth up to which [`top_k`] uses a bounded heap when the block-max bound does not apply.
 const HEAP_MAX_DEPTH: usize = 256;
 
 /// Concrete top-`depth` list (one seeded draw of the tie order), best first. Partial selection,
-/// never a sort of the row: a bounded min-heap for small depths (expected K ln(n/K) heap
-/// updates), a threshold buffer with `select_nth_unstable_by` for large depths. Both first test
-/// whole 32-score chunks against the current threshold in one vectorised pass.
+/// never a sort of the row:
+/// - usual case (row long enough): a lower bound of the K-th best score from block maxima (the
+///   K-th largest of the maxima of >= K blocks: those K blocks hold >= K scores at or above it),
+///   one vectorised pass collecting the scores >= bound, then `select_nth_unstable_by`;
+/// - short rows: a bounded min-heap (small K) or a threshold buffer with `select_nth_unstable_by`.
 fn top_k(inp: &RowInput<'_>, buf: &mut Vec<(f32, u32)>) -> Vec<(u32, f32)> {
-    if inp.depth == 0 {
+    let k = inp.depth;
+    if k == 0 {
         return Vec::new();
     }
-    if inp.depth <= HEAP_MAX_DEPTH { top_k_heap(inp) } else { top_k_select(inp, buf) }
+    let n = inp.scores.len();
+    let block = ((n / (16 * k)) & !7).clamp(8, 1024);
+    if n / block >= k {
+        return top_k_block_bound(inp, buf, block);
+    }
+    if k <= HEAP_MAX_DEPTH { top_k_heap(inp) } else { top_k_select(inp, buf) }
+}
+
+fn top_k_block_bound(
+    inp: &RowInput<'_>,
+    buf: &mut Vec<(f32, u32)>,
+    block: usize,
+) -> Vec<(u32, f32)> {
+    let (k, user, seed, s) = (inp.depth, inp.user, inp.tie_seed, inp.scores);
+    let item_at = |p: u32| -> u32 { inp.items.map_or(p, |it| it[p as usize]) };
+    // Block maxima with 8 independent lanes (vectorises to max instructions); NaN never wins.
+    let mut maxima: Vec<f32> = s
+        .chunks(block)
+        .map(|b| {
+            let mut acc = [f32::NEG_INFINITY; 8];
+            let mut it = b.chunks_exact(8);
+            for c in &mut it {
+                for j in 0..8 {
+                    acc[j] = if c[j] > acc[j] { c[j] } else { acc[j] };
+                }
+            }
+            let mut m = acc.iter().fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m });
+            for &x in it.remainder() {
+                if x > m {
+                    m = x;
+                }
+            }
+            m
+        })
+        .collect();
+    // K-th largest block maximum: a lower bound of the K-th best score.
+    maxima.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
+    let bound = maxima[k - 1];
+    buf.clear();
+    for (ci, chunk) in s.chunks(CHUNK).enumerate() {
+        if chunk.iter().map(|&x| (x >= bound) as u32).sum::<u32>() == 0 {
+            continue;
+        }
+        for (j, &x) in chunk.iter().enumerate() {
+            if x >= bound {
+                buf.push((x, (ci * CHUNK + j) as u32));
+            }
+        }
+    }
+    let better = |a: &(f32, u32), b: &(f32, u32)| -> std::cmp::Ordering {
+        b.0.total_cmp(&a.0)
+            .then_with(|| tie_key(seed, user, item_at(b.1)).cmp(&tie_key(seed, user, item_at(a.1))))
+    };
+    if buf.len() > k {
+        buf.select_nth_unstable_by(k - 1, better);
+        buf.truncate(k);
+    }
+    buf.sort_unstable_by(better);
+    buf.iter().map(|&(x, p)| (item_at(p), x)).collect()
 }
 
 const CHUNK: usize = 16;
@@ -502,10 +563,51 @@ mod tests {
         all.sort_by(|a, b| {
             b.1.total_cmp(&a.1).then_with(|| tie_key(9, 3, b.0).cmp(&tie_key(9, 3, a.0)))
         });
-        for depth in [1, 7, 256, 257, 1000] {
+        // n = 3000: block-bound path for small depths, heap / select paths for deep lists.
+        for depth in [1, 7, 20, 187, 256, 257, 1000] {
             let r = rank(&scores, &[0], depth);
             assert_eq!(r.top, all[..depth].to_vec(), "depth {depth}");
         }
+        // Short rows (fewer than 8 * depth scores) take the heap path.
+        let short = &scores[..100];
+        let mut all: Vec<(u32, f32)> =
+            short.iter().enumerate().map(|(i, &x)| (i as u32, x)).collect();
+        all.sort_by(|a, b| {
+            b.1.total_cmp(&a.1).then_with(|| tie_key(9, 3, b.0).cmp(&tie_key(9, 3, a.0)))
+        });
+        for depth in [13, 20, 100] {
+            assert_eq!(rank(short, &[0], depth).top, all[..depth].to_vec(), "short, depth {depth}");
+        }
+    }
+
+    #[test]
+    fn block_bound_path_skips_masked_entries() {
+        let mut scores: Vec<f32> = (0..400u32).map(|i| ((i * 7919) % 401) as f32).collect();
+        let mut n_masked = 0;
+        for i in (0..400).step_by(3) {
+            scores[i] = masked();
+            n_masked += 1;
+        }
+        let inp = RowInput {
+            user: 3,
+            scores: &scores,
+            items: None,
+            target_pos: &[1],
+            n_relevant: 1,
+            n_masked,
+            depth: 10,
+            tie_seed: 9,
+        };
+        let r = rank_row(&inp, &mut Vec::new()).unwrap();
+        let mut all: Vec<(u32, f32)> = scores
+            .iter()
+            .enumerate()
+            .filter(|(_, x)| !x.is_nan())
+            .map(|(i, &x)| (i as u32, x))
+            .collect();
+        all.sort_by(|a, b| b.1.total_cmp(&a.1));
+        assert_eq!(r.top, all[..10].to_vec());
+        assert_eq!(r.n_candidates, 400 - n_masked as u64);
     }
 
     #[test]
