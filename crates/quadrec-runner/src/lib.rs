@@ -264,16 +264,22 @@ pub fn verify_run(run_dir: &Path, cell: Option<&str>) -> anyhow::Result<Vec<Veri
     let opts = RunOptions { shard: None, progress: false, only };
     run_suite(&suite, &tmp, &opts)?;
     let fresh = store::read_records(&tmp.join(RunStore::RECORDS))?;
+    // Cells are matched by what they compute (protocol, method, variant, seed), so a run made by
+    // an older build can be verified too; a changed cell id (code version) is reported.
+    let key = |r: &quadrec_report::record::CellRecord| {
+        (r.protocol.clone(), r.method.id.clone(), r.method.variant.clone(), r.seed)
+    };
+    let fresh: std::collections::BTreeMap<_, _> =
+        fresh.values().map(|r| (key(r), r.clone())).collect();
     let mut out = Vec::new();
     for r in wanted {
         let what = format!("{} {} ({})", r.method.display, r.method.variant, r.protocol);
-        let line = match fresh.get(&r.cell_id) {
+        let line = match fresh.get(&key(r)) {
             None => VerifyLine {
                 cell_id: r.cell_id.clone(),
                 what,
                 matches: false,
-                detail: "recomputation produced no cell with this id (code or data changed?)"
-                    .into(),
+                detail: "recomputation produced no cell for this protocol and method (data or suite changed?)".into(),
             },
             Some(f) => {
                 let mut detail = String::new();
@@ -306,6 +312,11 @@ pub fn verify_run(run_dir: &Path, cell: Option<&str>) -> anyhow::Result<Vec<Veri
                         detail = "per-user values differ".into();
                     }
                 }
+                let what = if f.cell_id == r.cell_id {
+                    what
+                } else {
+                    format!("{what} [code {} -> {}]", r.env.quadrec_version, f.env.quadrec_version)
+                };
                 VerifyLine { cell_id: r.cell_id.clone(), what, matches: detail.is_empty(), detail }
             }
         };
