@@ -204,7 +204,7 @@ pub fn write_atomic_files(cfg: &SynthConfig, dir: &Path, progress: &dyn Fn(u64))
         let mut n = 0u64;
         let r = p.for_each(|u, i, r, t| {
             n += 1;
-            if n % 1_000_000 == 0 {
+            if n.is_multiple_of(1_000_000) {
                 progress(n);
             }
             writeln!(w, "{u}\t{i}\t{r}\t{t}").map_err(DataError::io(&inter))
