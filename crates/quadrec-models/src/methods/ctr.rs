@@ -246,12 +246,15 @@ impl<N: CtrNet + Send> Objective for CtrObjective<N> {
     }
 }
 
+/// Builds the initial net: `(rng, n_users, n_items, device)`.
+pub type NetInit<N> = Box<dyn Fn(&mut ChaCha8Rng, u32, u32, &Device) -> N + Send>;
+
 /// A CTR method: params + a constructor of the initial net.
 pub struct CtrMethod<N: CtrNet> {
     id: &'static str,
     data: CtrData,
     train: TrainConfig,
-    init: Box<dyn Fn(&mut ChaCha8Rng, u32, u32, &Device) -> N + Send>,
+    init: NetInit<N>,
     fitted: Option<CtrScorer<N>>,
 }
 
