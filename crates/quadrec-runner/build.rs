@@ -16,6 +16,12 @@ fn main() {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
     println!("cargo:rustc-env=QUADREC_RUSTC={v}");
+    // Rerun when the commit or the index changes: HEAD, the branch ref it points to, the index.
     println!("cargo:rerun-if-changed=../../.git/HEAD");
-    println!("cargo:rerun-if-changed=../../.git/refs/heads");
+    println!("cargo:rerun-if-changed=../../.git/index");
+    if let Ok(head) = std::fs::read_to_string("../../.git/HEAD")
+        && let Some(r) = head.strip_prefix("ref: ")
+    {
+        println!("cargo:rerun-if-changed=../../.git/{}", r.trim());
+    }
 }
