@@ -1,6 +1,6 @@
 //! Command groups of the `quadrec` binary, one module each.
 
 pub mod data;
-pub mod split;
 pub mod models;
 pub mod run;
+pub mod split;
