@@ -199,3 +199,32 @@ pub fn right_aligned(history: &[u32], max_len: usize, pad: i64) -> Vec<i64> {
     v.extend(h.iter().map(|&i| i as i64));
     v
 }
+
+/// The scoring half of `Method` for a trained method that keeps its fitted, frozen scorer in
+/// `self.fitted: Option<Scorer>` (the scorer has `score_full`, `score_items` and `n_params`):
+/// written once here instead of in every method file.
+macro_rules! delegate_scoring {
+    ($id:expr) => {
+        fn score_full(&self, queries: &[UserQuery], out: &mut [f32]) -> Result<(), MethodError> {
+            self.fitted
+                .as_ref()
+                .ok_or(MethodError::NotFitted { method: $id.into() })?
+                .score_full(queries, out)
+        }
+        fn score_items(
+            &self,
+            q: &UserQuery,
+            items: &[u32],
+            out: &mut [f32],
+        ) -> Result<(), MethodError> {
+            self.fitted
+                .as_ref()
+                .ok_or(MethodError::NotFitted { method: $id.into() })?
+                .score_items(q, items, out)
+        }
+        fn n_parameters(&self) -> u64 {
+            self.fitted.as_ref().map_or(0, |f| f.n_params)
+        }
+    };
+}
+pub(crate) use delegate_scoring;
