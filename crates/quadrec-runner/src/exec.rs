@@ -181,12 +181,17 @@ pub fn tune(
             method.fit(&p.train, &mut ctx)?
         };
         let fit_seconds = fit_start.elapsed().as_secs_f64();
-        // The selection value is always recomputed on the kept state, with the same evaluator.
-        let v = eval_full(method.as_ref(), &p.valid, n_items, &[select], &p.popularity, 0)?
-            .summary
-            .first()
-            .map(|s| s.value)
-            .unwrap_or(f64::NAN);
+        // Trained methods keep the state of their best probe, so its value is the selection
+        // value; only methods that never called the probe (closed form, untrained) are scored
+        // here. This avoids a second full validation pass per trial (minutes for DIN).
+        let v = match report.best_valid {
+            Some(v) if !v.is_nan() => v,
+            _ => eval_full(method.as_ref(), &p.valid, n_items, &[select], &p.popularity, 0)?
+                .summary
+                .first()
+                .map(|s| s.value)
+                .unwrap_or(f64::NAN),
+        };
         values.push(v);
         log(&format!(
             "{} trial {}/{}: valid {} = {v:.5} ({fit_seconds:.1} s)",
