@@ -19,7 +19,7 @@ pub mod synthetic;
 
 pub use meta::{Family, Quadrant, Stage, Task};
 pub use method::{
-    EpochLog, FitContext, FitEvent, FitReport, Method, MethodError, Probe, UserQuery,
+    EpochLog, FitContext, FitEvent, FitReport, Method, MethodError, Probe, Provenance, UserQuery,
 };
 pub use params::{ParamsError, merge_params, parse_override, parse_params, suggest};
 pub use quadrec_split::TrainView;

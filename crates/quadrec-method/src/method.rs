@@ -97,6 +97,35 @@ pub trait Method: Send {
     /// Trainable parameters actually fitted (0 for Random and Pop; the item-item matrix entries
     /// for ItemKNN/EASE, which are fitted in closed form).
     fn n_parameters(&self) -> u64;
+    /// Language-model tokens processed so far by this instance (prompt tokens fed through the
+    /// model plus generated tokens), for the cost columns. Methods without a language model keep
+    /// the default 0. Counted with interior mutability because scoring takes `&self`.
+    fn lm_tokens(&self) -> u64 {
+        0
+    }
+    /// Inputs that are not params but change the results: prompt templates and pretrained
+    /// weights, each as name -> sha256. Available before `fit` (the runner puts them in the
+    /// content-addressed cell id and in the record). Methods without such inputs keep the default.
+    fn provenance(&self) -> Provenance {
+        Provenance::default()
+    }
+    /// Outputs of a generative method for the most recent `score_full` / `score_items` call of
+    /// `user`, grounded to catalogue items (`None` = matched nothing), in generation order. The
+    /// runner feeds them to the generation metrics (valid-item, hallucination and duplicate
+    /// rates). Scoring methods keep the default `None`.
+    fn generated(&self, user: u32) -> Option<Vec<Option<u32>>> {
+        let _ = user;
+        None
+    }
+}
+
+/// Prompt-template and model-weight hashes of a method (see [`Method::provenance`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// Prompt template name -> sha256 of the template text.
+    pub prompt_hashes: std::collections::BTreeMap<String, String>,
+    /// Model name -> sha256 of the pinned weight file.
+    pub weight_hashes: std::collections::BTreeMap<String, String>,
 }
 
 /// Validation probe: scores the method on the VALIDATION targets (never test) and returns the

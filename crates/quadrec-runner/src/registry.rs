@@ -1,5 +1,5 @@
-//! The union of every method table: conventional recommenders now; the language-model method
-//! tables are appended here as they land. One line per table.
+//! The union of every method table: conventional recommenders, then the language-model methods
+//! by survey task (scoring, generation, the other pipeline stages). One line per table.
 
 use quadrec_method::MethodEntry;
 
@@ -7,6 +7,9 @@ use quadrec_method::MethodEntry;
 pub fn all() -> Vec<MethodEntry> {
     let mut v = Vec::new();
     v.extend_from_slice(quadrec_models::CRM_TABLE);
+    v.extend_from_slice(quadrec_lmscore::SCORING_TABLE);
+    v.extend_from_slice(quadrec_lmgen::GENERATION_TABLE);
+    v.extend_from_slice(quadrec_lmstages::STAGES_TABLE);
     v
 }
 

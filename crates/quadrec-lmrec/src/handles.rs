@@ -1,0 +1,89 @@
+//! Process-wide handles of the pinned pretrained models. Loading SmolLM2 dequantises a GGUF file
+//! (seconds) and MiniLM reads safetensors; every method of a run shares one frozen copy. A method
+//! that tunes a model clones the shared one (Burn parameters are reference counted, so the clone
+//! is cheap until the adapters are attached) and never mutates the shared copy.
+
+use std::sync::{Arc, Mutex};
+
+use burn::tensor::Device;
+use quadrec_lm::{BpeTokenizer, Llama, SentenceEncoder};
+
+/// Loading a shared model failed (asset fetch, GGUF/safetensors parse, or device selection).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("loading {model}: {message}")]
+pub struct HandleError {
+    /// Which model.
+    pub model: &'static str,
+    /// The underlying error, as text (the loaders' errors are not `Clone`).
+    pub message: String,
+}
+
+/// SmolLM2-135M-Instruct with its tokenizer and the device it lives on.
+#[derive(Clone)]
+pub struct Smollm2 {
+    /// The decoder (frozen, f32).
+    pub model: Llama,
+    /// Its byte-level BPE tokenizer (from the GGUF metadata).
+    pub tokenizer: BpeTokenizer,
+    /// Device of the weights.
+    pub device: Device,
+    /// sha256 of the pinned GGUF file (provenance).
+    pub weights_sha256: &'static str,
+}
+
+/// The inference device of this process (`BURN_DEVICE`, default flex CPU).
+pub fn device() -> Result<Device, HandleError> {
+    let kind = quadrec_models::device::backend_from_env()
+        .map_err(|e| HandleError { model: "device", message: e.to_string() })?;
+    Ok(quadrec_models::device::device(kind))
+}
+
+// The models are loaded at most once per process; `Mutex<Option<..>>` rather than `OnceLock`
+// so that a failed load (e.g. offline) is retried by the next caller instead of being cached.
+static SMOLLM2: Mutex<Option<Arc<Smollm2>>> = Mutex::new(None);
+static MINILM: Mutex<Option<Arc<SentenceEncoder>>> = Mutex::new(None);
+
+/// The shared SmolLM2 (fetched and verified on first use).
+pub fn smollm2() -> Result<Arc<Smollm2>, HandleError> {
+    let mut g = SMOLLM2.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(h) = g.as_ref() {
+        return Ok(h.clone());
+    }
+    let device = device()?;
+    let (model, tokenizer) = quadrec_lm::load_smollm2(&device)
+        .map_err(|e| HandleError { model: "SmolLM2-135M-Instruct", message: e.to_string() })?;
+    let h = Arc::new(Smollm2 {
+        model,
+        tokenizer,
+        device,
+        weights_sha256: quadrec_lm::assets::smollm2_model_hash(),
+    });
+    *g = Some(h.clone());
+    Ok(h)
+}
+
+/// The shared all-MiniLM-L6-v2 sentence encoder (fetched and verified on first use).
+pub fn minilm() -> Result<Arc<SentenceEncoder>, HandleError> {
+    let mut g = MINILM.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(h) = g.as_ref() {
+        return Ok(h.clone());
+    }
+    let device = device()?;
+    let enc = quadrec_lm::load_minilm(&device)
+        .map_err(|e| HandleError { model: "all-MiniLM-L6-v2", message: e.to_string() })?;
+    let h = Arc::new(enc);
+    *g = Some(h.clone());
+    Ok(h)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Methods hold `Arc`s of the shared models and `Method: Send` needs them `Send + Sync`.
+    #[test]
+    fn shared_handles_can_live_in_methods() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<super::Smollm2>();
+        send_sync::<quadrec_lm::SentenceEncoder>();
+        send_sync::<crate::ItemEmbeddings>();
+    }
+}
