@@ -8,8 +8,10 @@ pub fn all() -> Vec<MethodEntry> {
     let mut v = Vec::new();
     v.extend_from_slice(quadrec_models::CRM_TABLE);
     v.extend_from_slice(quadrec_lmscore::SCORING_TABLE);
+    v.extend_from_slice(quadrec_semid::SEMID_TABLE);
     v.extend_from_slice(quadrec_lmgen::GENERATION_TABLE);
     v.extend_from_slice(quadrec_lmstages::STAGES_TABLE);
+    v.extend_from_slice(quadrec_lmconv::CONV_TABLE);
     v
 }
 
