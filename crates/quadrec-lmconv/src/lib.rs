@@ -1,6 +1,214 @@
-//! User interaction (conversational requests composed from held-out items) and pipeline control (retriever CRM -> top-N -> LM re-ranker, with a controller that sends only hard cases to the LM under a call budget).
+//! User interaction and pipeline control, the two LM stages of the survey besides scoring and
+//! feature work (Lin et al., "How Can Recommender Systems Benefit from Large Language Models").
+//!
+//! - [`request`]: natural-language requests composed from a held-out item's attributes (genre,
+//!   decade, "something like <title>"), seeded, with hard conditions that are true of the item.
+//! - [`conv`]: three recommenders for free-text requests (MiniLM retrieval, CRM-personalised
+//!   retrieval, SmolLM2 Yes/No re-ranking); used by the benchmark and by `quadrec chat`.
+//! - [`bench`]: the conversational benchmark (hit@K and hard-condition rate with bootstrap CIs
+//!   and paired lifts).
+//! - [`pipeline`]: registered methods `pipeline` (retriever CRM -> top-N -> LM re-ranker) and
+//!   `controller` (only users with a small retriever margin go to the LM, under a budget).
+//! - [`yesno`]: the Yes/No scorer on SmolLM2 with one shared prefix per query.
 
-use quadrec_method::MethodEntry;
+pub mod bench;
+pub mod conv;
+#[cfg(test)]
+mod fixture;
+pub mod pipeline;
+pub mod request;
+pub mod yesno;
+
+use quadrec_method::{Family, MethodEntry, Quadrant, Stage, Task};
+
+fn pipeline_defaults() -> serde_json::Value {
+    serde_json::to_value(pipeline::PipelineParams::default()).expect("params serialise")
+}
+
+fn controller_defaults() -> serde_json::Value {
+    serde_json::to_value(pipeline::ControllerParams::default()).expect("params serialise")
+}
 
 /// Registry lines of this crate, in leaderboard order (appended to the runner's registry).
-pub const CONV_TABLE: &[MethodEntry] = &[];
+pub const CONV_TABLE: &[MethodEntry] = &[
+    MethodEntry {
+        id: "pipeline",
+        display_name: "CRM->LM pipeline",
+        stage: Stage::PipelineController,
+        task: Task::PipelineControl,
+        quadrant: Quadrant::Q2,
+        family: Family::LanguageModel,
+        trained: false,
+        default_params: pipeline_defaults,
+        build: pipeline::build_pipeline,
+        smoke_params: pipeline::smoke_pipeline,
+    },
+    MethodEntry {
+        id: "controller",
+        display_name: "Budgeted LM controller",
+        stage: Stage::PipelineController,
+        task: Task::PipelineControl,
+        quadrant: Quadrant::Q2,
+        family: Family::LanguageModel,
+        trained: false,
+        default_params: controller_defaults,
+        build: pipeline::build_controller,
+        smoke_params: pipeline::smoke_controller,
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    //! Registry checks, and the pipeline / controller / conversational methods on tiny titled
+    //! data with the real pinned models (SmolLM2-135M-Instruct, all-MiniLM-L6-v2).
+
+    use super::*;
+    use crate::conv::{ConvConfig, ConvMethod, ConvRecommender};
+    use crate::fixture::{CRIME, FAMILY, titled_train};
+    use crate::pipeline::controller_from;
+    use quadrec_core::Seed;
+    use quadrec_method::{FitContext, Method, UserQuery, find_entry, harness};
+
+    #[test]
+    fn registry_entries_have_valid_params_and_metadata() {
+        harness::check_unique_ids(CONV_TABLE);
+        for e in CONV_TABLE {
+            harness::check_params(e);
+            assert_eq!(e.stage, Stage::PipelineController);
+            assert_eq!(e.quadrant, Quadrant::Q2);
+            let (_, m) = e.build_with(&[]).unwrap();
+            let p = m.provenance();
+            assert_eq!(p.prompt_hashes.len(), 3, "{}: prompt hashes before fit", e.id);
+            assert!(p.weight_hashes.contains_key("SmolLM2-135M-Instruct"));
+        }
+        // Nested retriever params are checked against the retriever's real keys.
+        let e = find_entry(CONV_TABLE, "pipeline").unwrap();
+        let bad = serde_json::json!({"retriever_params": {"ease": {"reg_wieght": 1.0}}});
+        let err = e.build_with(&[("suite", &bad)]).err().expect("misspelt nested key");
+        assert!(err.to_string().contains("reg_weight"), "{err}");
+        let bad = serde_json::json!({"retriever": "lr"});
+        assert!(e.build_with(&[("suite", &bad)]).is_err(), "a CTR model is not a retriever");
+        let bad = serde_json::json!({"budget": 1.5});
+        let c = find_entry(CONV_TABLE, "controller").unwrap();
+        assert!(c.build_with(&[("suite", &bad)]).is_err());
+    }
+
+    fn fit(m: &mut dyn Method) {
+        let train = titled_train();
+        m.fit(&train, &mut FitContext::new(Seed(1))).expect("fit");
+    }
+
+    /// Test-time history of the tiny data: the user's train items.
+    fn history(u: u32) -> Vec<u32> {
+        titled_train().user_items(u).to_vec()
+    }
+
+    #[test]
+    fn pipeline_scores_are_finite_shaped_deterministic_and_lm_reranked() {
+        let e = find_entry(CONV_TABLE, "pipeline").unwrap();
+        let smoke = (e.smoke_params)();
+        let run = || {
+            let (_, mut m) = e.build_with(&[("smoke", &smoke)]).unwrap();
+            fit(m.as_mut());
+            let hs: Vec<Vec<u32>> = (0..12).map(history).collect();
+            let qs: Vec<UserQuery> =
+                (0..12u32).map(|u| UserQuery { user: u, history: &hs[u as usize] }).collect();
+            let mut full = vec![f32::NAN; 12 * 16];
+            m.score_full(&qs[..2], &mut full[..2 * 16]).unwrap();
+            let mut short = vec![0f32; 15];
+            assert!(m.score_full(&qs[..1], &mut short).is_err(), "short buffer accepted");
+            let cands: Vec<u32> = vec![0, 2, 5, 8, 11, 14];
+            let mut per_user = Vec::new();
+            for q in &qs {
+                let mut out = vec![f32::NAN; cands.len()];
+                m.score_items(q, &cands, &mut out).unwrap();
+                per_user.push(out);
+            }
+            (full[..2 * 16].to_vec(), per_user, m.lm_tokens())
+        };
+        let (full, per_user, tokens) = run();
+        assert!(full.iter().all(|s| s.is_finite()));
+        assert!(tokens > 0, "the LM was used");
+        for row in full.chunks(16) {
+            // Exactly top_n = 3 items carry an LM probability, the rest sit below -1.
+            assert_eq!(row.iter().filter(|s| (0.0..=1.0).contains(*s)).count(), 3);
+            assert_eq!(row.iter().filter(|s| **s <= -1.0).count(), 13);
+        }
+        for out in &per_user {
+            assert!(out.iter().all(|s| s.is_finite()));
+            assert_eq!(out.iter().filter(|s| (0.0..=1.0).contains(*s)).count(), 3);
+        }
+        let (full2, per_user2, _) = run();
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&full), bits(&full2), "same seed, same scores");
+        for (a, b) in per_user.iter().zip(&per_user2) {
+            assert_eq!(bits(a), bits(b));
+        }
+    }
+
+    #[test]
+    fn controller_never_exceeds_its_lm_call_budget() {
+        let hs: Vec<Vec<u32>> = (0..12).map(history).collect();
+        let cands: Vec<u32> = (0..16).collect();
+        let mut base = None;
+        for budget in [0.0, 0.25, 1.0] {
+            let mut v = pipeline::smoke_controller();
+            v["budget"] = serde_json::json!(budget);
+            let mut m = controller_from(&v).unwrap();
+            fit(&mut m);
+            let mut scores = Vec::new();
+            for u in 0..12u32 {
+                let q = UserQuery { user: u, history: &hs[u as usize] };
+                let mut out = vec![f32::NAN; cands.len()];
+                m.score_items(&q, &cands, &mut out).unwrap();
+                assert!(out.iter().all(|s| s.is_finite()));
+                // The cap holds after every call, not only at the end.
+                let cap = (budget * (u + 1) as f64).ceil() as u64;
+                assert!(m.lm_calls() <= cap, "budget {budget}: {} calls > {cap}", m.lm_calls());
+                scores.push(out);
+            }
+            assert_eq!(m.users_scored(), 12);
+            match budget {
+                0.0 => {
+                    assert_eq!((m.lm_calls(), m.lm_tokens()), (0, 0));
+                    base = Some(scores);
+                }
+                1.0 => assert_eq!(m.lm_calls(), 12),
+                _ => {
+                    assert!(m.lm_calls() >= 1, "a positive budget is used");
+                    // Users not sent to the LM keep exactly the retriever's scores.
+                    let b = base.as_ref().unwrap();
+                    let same = scores.iter().zip(b).filter(|(a, b)| a == b).count() as u64;
+                    assert_eq!(same, 12 - m.lm_calls());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn conversational_methods_respect_history_and_return_titled_items() {
+        let train = titled_train();
+        let cfg = ConvConfig {
+            crm_params: serde_json::json!({"reg_weight": 10.0}),
+            rerank_n: 5,
+            ..ConvConfig::default()
+        };
+        let mut rec = ConvRecommender::new(&train, cfg, true, Seed(2)).unwrap();
+        // User 7 is in the crime group.
+        let h = history(7);
+        for m in ConvMethod::ALL {
+            let top =
+                rec.recommend(m, Some((7, &h)), "a crime thriller from the 1990s", 3).unwrap();
+            assert_eq!(top.len(), 3, "{m:?}");
+            assert!(top.iter().all(|r| !h.contains(&r.item) && r.score.is_finite()), "{m:?}");
+            let crime = top.iter().filter(|r| CRIME.contains(&r.item)).count();
+            assert!(crime >= 2, "{m:?}: {top:?}");
+        }
+        // Cold start works; an unknown user is an error naming the user.
+        let cold = rec.recommend(ConvMethod::Retrieval, None, "an animated musical", 2).unwrap();
+        assert!(cold.iter().all(|r| FAMILY.contains(&r.item)), "{cold:?}");
+        let err = rec.recommend(ConvMethod::Retrieval, Some((99, &[])), "x", 2).unwrap_err();
+        assert!(err.to_string().contains("unknown user 99"), "{err}");
+        assert!(rec.lm_tokens() > 0);
+    }
+}
