@@ -9,15 +9,16 @@
 //!   the test-time input history is train + valid, in time order.
 
 use crate::env::{environment, now_utc, peak_rss_bytes};
-use crate::prepared::{EvalUser, Prepared, TestView, ViewKind};
+use crate::prepared::{EvalUser, PhaseView, Prepared, TestView, ViewKind};
 use crate::suite::{MethodSpec, Suite};
+use anyhow::Context;
 use quadrec_core::Seed;
 use quadrec_core::hash::Fingerprint;
 use quadrec_eval::{
     CandidateQuery, EvalReport, FullRankingOptions, FullRankingQuery, MetricContext, MetricSpec,
     evaluate_candidates, evaluate_full, parse_metric, parse_metrics,
 };
-use quadrec_method::{FitContext, FitEvent, Method, MethodEntry, UserQuery};
+use quadrec_method::{FitContext, FitEvent, Method, MethodEntry, Provenance, UserQuery};
 use quadrec_report::record::{
     CellRecord, Cost, MethodInfo, MetricValue, RECORD_SCHEMA, Status, Tuning,
 };
@@ -34,32 +35,73 @@ pub fn protocol_id(p: &Prepared, v: &TestView) -> String {
 }
 
 /// Content-addressed cell id: hash of (dataset manifest, split fingerprint, view hash, method
-/// key, resolved params of every trial, seed, selection metric, code version).
+/// key, resolved params of every trial, prompt-template and model-weight hashes, seed, selection
+/// metric, code version).
+#[allow(clippy::too_many_arguments)]
 pub fn cell_id(
     p: &Prepared,
     v: &TestView,
     spec: &MethodSpec,
     trials: &[Value],
+    provenance: &Provenance,
     seed: u64,
     suite: &Suite,
     code: &str,
 ) -> String {
     let trials_json = serde_json::to_string(trials).expect("params serialise");
     let params_json = serde_json::to_string(&spec.params).expect("params serialise");
-    Fingerprint::new()
+    let mut f = Fingerprint::new()
         .part("dataset", &p.dataset_hash)
         .part("split", &p.split_hash)
         .part("view", &v.hash)
         .part("method", spec.key())
         .part("params", params_json)
-        .part("trials", trials_json)
-        .part("seed", seed.to_le_bytes())
+        .part("trials", trials_json);
+    // Only methods with prompts or pretrained weights add these parts, so the ids of
+    // conventional methods do not move when the field was introduced.
+    if !provenance.prompt_hashes.is_empty() || !provenance.weight_hashes.is_empty() {
+        f = f
+            .part("prompts", serde_json::to_string(&provenance.prompt_hashes).expect("map"))
+            .part("weights", serde_json::to_string(&provenance.weight_hashes).expect("map"));
+    }
+    f.part("seed", seed.to_le_bytes())
         .part("select_by", &suite.select_by)
         .part("metrics", suite.ranking_metrics.join(","))
         .part("bootstrap", suite.bootstrap.to_le_bytes())
         .part("code", code)
         .finish()[..20]
         .to_string()
+}
+
+/// Prompt and weight hashes of every trial of `spec` (their union), from unfitted builds.
+pub fn provenance_of(entry: &MethodEntry, spec: &MethodSpec) -> anyhow::Result<Provenance> {
+    let mut out = Provenance::default();
+    for point in spec.trials() {
+        let layers: [(&str, &Value); 2] = [("suite params", &spec.params), ("suite grid", &point)];
+        let (_, m) = entry.build_with(&layers)?;
+        let p = m.provenance();
+        out.prompt_hashes.extend(p.prompt_hashes);
+        out.weight_hashes.extend(p.weight_hashes);
+    }
+    Ok(out)
+}
+
+/// Indices of the views of `p` that `spec` runs on: the ones it lists, in its order (the first
+/// drives the validation probe), or every view in protocol order.
+pub fn method_views(spec: &MethodSpec, p: &Prepared) -> Vec<usize> {
+    if spec.views.is_empty() {
+        return (0..p.views.len()).collect();
+    }
+    spec.views.iter().filter_map(|l| p.views.iter().position(|v| &v.label == l)).collect()
+}
+
+/// What one evaluation pass produced besides the report.
+#[derive(Default)]
+pub struct PassExtras {
+    /// Milliseconds of each per-user scoring call (candidate and pointwise views).
+    pub call_ms: Vec<f64>,
+    /// Grounded generated outputs per user, for methods that report them.
+    pub generated: Vec<(u32, Vec<Option<u32>>)>,
 }
 
 /// Full-ranking evaluation of `m` on `users` (validation or test).
@@ -71,6 +113,17 @@ pub fn eval_full(
     popularity: &[u32],
     tie_seed: u64,
 ) -> anyhow::Result<EvalReport> {
+    Ok(eval_full_extras(m, users, n_items, metrics, popularity, tie_seed)?.0)
+}
+
+fn eval_full_extras(
+    m: &dyn Method,
+    users: &[EvalUser],
+    n_items: u32,
+    metrics: &[MetricSpec],
+    popularity: &[u32],
+    tie_seed: u64,
+) -> anyhow::Result<(EvalReport, PassExtras)> {
     let fq: Vec<FullRankingQuery> = users
         .iter()
         .map(|u| FullRankingQuery { user: u.user, targets: &u.targets, seen: &u.seen })
@@ -78,6 +131,7 @@ pub fn eval_full(
     let index: BTreeMap<u32, usize> = users.iter().enumerate().map(|(i, u)| (u.user, i)).collect();
     let ctx = MetricContext { n_items, item_popularity: Some(popularity), long_tail: None };
     let opts = FullRankingOptions { mask_seen: true, block_users: 0, tie_seed, keep_top: 0 };
+    let generated = std::sync::Mutex::new(Vec::new());
     let rep = evaluate_full(&fq, n_items, metrics, &ctx, &opts, |block_users, out| {
         let qs: Vec<UserQuery> = block_users
             .iter()
@@ -86,11 +140,20 @@ pub fn eval_full(
                 UserQuery { user: e.user, history: &e.history }
             })
             .collect();
-        m.score_full(&qs, out)
+        m.score_full(&qs, out)?;
+        for &u in block_users {
+            if let Some(g) = m.generated(u) {
+                generated.lock().unwrap_or_else(|p| p.into_inner()).push((u, g));
+            }
+        }
+        Ok::<(), quadrec_method::MethodError>(())
     })?;
-    Ok(rep)
+    let mut generated = generated.into_inner().unwrap_or_else(|p| p.into_inner());
+    generated.sort_by_key(|g| g.0);
+    Ok((rep, PassExtras { call_ms: vec![], generated }))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn eval_candidates(
     m: &dyn Method,
     users: &[EvalUser],
@@ -99,7 +162,8 @@ fn eval_candidates(
     metrics: &[MetricSpec],
     popularity: &[u32],
     tie_seed: u64,
-) -> anyhow::Result<EvalReport> {
+    progress: &mut dyn FnMut(usize, usize),
+) -> anyhow::Result<(EvalReport, PassExtras)> {
     let cq: Vec<CandidateQuery> = users
         .iter()
         .zip(cands)
@@ -107,11 +171,114 @@ fn eval_candidates(
         .collect();
     let index: BTreeMap<u32, usize> = users.iter().enumerate().map(|(i, u)| (u.user, i)).collect();
     let ctx = MetricContext { n_items, item_popularity: Some(popularity), long_tail: None };
+    let mut extras = PassExtras::default();
+    let n = users.len();
     let rep = evaluate_candidates(&cq, n_items, metrics, &ctx, tie_seed, 0, |user, items, out| {
         let e = &users[index[&user]];
-        m.score_items(&UserQuery { user, history: &e.history }, items, out)
+        let t = Instant::now();
+        let r = m.score_items(&UserQuery { user, history: &e.history }, items, out);
+        extras.call_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        if let Some(g) = m.generated(user) {
+            extras.generated.push((user, g));
+        }
+        progress(extras.call_ms.len(), n);
+        r
     })?;
-    Ok(rep)
+    extras.generated.sort_by_key(|g| g.0);
+    Ok((rep, extras))
+}
+
+/// Pointwise evaluation: each user's labelled items scored with `score_items`. LogLoss and
+/// accuracy need probabilities: when a method's scores leave [0, 1] they are not computed
+/// (AUC and GAUC are rank-based and always are).
+fn eval_pointwise(
+    m: &dyn Method,
+    users: &[EvalUser],
+    phase: &PhaseView,
+    metrics: &[MetricSpec],
+    progress: &mut dyn FnMut(usize, usize),
+) -> anyhow::Result<(EvalReport, PassExtras)> {
+    let mut rows = Vec::new();
+    let mut extras = PassExtras::default();
+    let n = phase.users.len();
+    for (k, ((&ui, items), labels)) in
+        phase.users.iter().zip(&phase.items).zip(&phase.labels).enumerate()
+    {
+        if items.is_empty() {
+            continue;
+        }
+        let u = &users[ui];
+        let mut out = vec![0f32; items.len()];
+        let t = Instant::now();
+        m.score_items(&UserQuery { user: u.user, history: &u.history }, items, &mut out)?;
+        extras.call_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        progress(k + 1, n);
+        for ((&item, &label), &score) in items.iter().zip(labels).zip(&out) {
+            rows.push(quadrec_eval::PointwiseRow { user: u.user, item, label, score });
+        }
+    }
+    let probabilities = rows.iter().all(|r| (0.0..=1.0).contains(&r.score));
+    // GAUC needs a user with both classes (leave-one-out gives one row per user), AUC needs
+    // both classes overall: metrics that are undefined on this view are not computed.
+    let both = |rs: &[bool]| rs.iter().any(|&l| l) && rs.iter().any(|&l| !l);
+    let all_labels: Vec<bool> = rows.iter().map(|r| r.label).collect();
+    let gauc_defined = phase.labels.iter().any(|l| both(l));
+    let kept: Vec<MetricSpec> = metrics
+        .iter()
+        .filter(|s| match s.name().as_str() {
+            "logloss" | "accuracy" => probabilities,
+            "gauc" => gauc_defined,
+            "auc" => both(&all_labels),
+            _ => true,
+        })
+        .cloned()
+        .collect();
+    Ok((quadrec_eval::evaluate_pointwise(&rows, &kept)?, extras))
+}
+
+/// One evaluation pass of `m` over a phase of view `v` (validation or test users of `p`).
+#[allow(clippy::too_many_arguments)]
+fn eval_phase(
+    m: &dyn Method,
+    p: &Prepared,
+    v: &TestView,
+    test: bool,
+    ranking: &[MetricSpec],
+    pointwise: &[MetricSpec],
+    tie_seed: u64,
+    progress: &mut dyn FnMut(usize, usize),
+) -> anyhow::Result<(EvalReport, PassExtras)> {
+    let (phase, all) = if test { (&v.test, &p.test) } else { (&v.valid, &p.valid) };
+    let n_items = p.train.n_items();
+    match v.kind {
+        ViewKind::Full => {
+            let users: Vec<EvalUser> = phase.users.iter().map(|&i| all[i].clone()).collect();
+            eval_full_extras(m, &users, n_items, ranking, &p.popularity, tie_seed)
+        }
+        ViewKind::Candidates => {
+            let users: Vec<EvalUser> = phase.users.iter().map(|&i| all[i].clone()).collect();
+            eval_candidates(
+                m,
+                &users,
+                &phase.items,
+                n_items,
+                ranking,
+                &p.popularity,
+                tie_seed,
+                progress,
+            )
+        }
+        ViewKind::Pointwise => eval_pointwise(m, all, phase, pointwise, progress),
+    }
+}
+
+/// The validation metric of a view: the suite's `select_by` for ranking views, AUC for
+/// pointwise views.
+pub fn select_metric(suite: &Suite, v: &TestView) -> anyhow::Result<MetricSpec> {
+    Ok(match v.kind {
+        ViewKind::Pointwise => parse_metric("auc")?,
+        _ => parse_metric(&suite.select_by)?,
+    })
 }
 
 /// The outcome of tuning: the fitted method of the best trial and what the search saw.
@@ -122,6 +289,8 @@ pub struct Tuned {
     pub params: Value,
     /// Validation value of the selected trial.
     pub valid: f64,
+    /// Name of the validation metric (with its view when it is not full ranking on all users).
+    pub valid_metric: String,
     /// Tuning record.
     pub tuning: Tuning,
     /// Fit seconds of the selected trial.
@@ -132,7 +301,8 @@ pub struct Tuned {
     pub device: String,
 }
 
-/// Fit every trial of `spec` on train and pick the best on VALIDATION (`suite.select_by`).
+/// Fit every trial of `spec` on train and pick the best on VALIDATION: `suite.select_by` (AUC on
+/// pointwise views) on the validation phase of the method's first view.
 pub fn tune(
     entry: &MethodEntry,
     spec: &MethodSpec,
@@ -141,24 +311,42 @@ pub fn tune(
     seed: u64,
     mut log: impl FnMut(&str),
 ) -> anyhow::Result<Tuned> {
-    let select = parse_metric(&suite.select_by)?;
-    let n_items = p.train.n_items();
+    let views = method_views(spec, p);
+    let probe_view = views
+        .first()
+        .map(|&i| &p.views[i])
+        .context("the method runs on no view of this protocol")?;
+    let select = select_metric(suite, probe_view)?;
+    let valid_metric = if probe_view.kind == ViewKind::Full && probe_view.user_sample == "all" {
+        select.name().to_string()
+    } else {
+        format!("{}@valid:{}", select.name(), probe_view.label)
+    };
     let trials = spec.trials();
     let search_start = Instant::now();
     let mut best: Option<Tuned> = None;
     let mut values = Vec::with_capacity(trials.len());
+    let select_metrics = [select];
+    // The probe: validation phase of the probe view; full ranking on all users keeps the fast
+    // path (every validation user, no candidate lists).
+    let probe_value = |m: &dyn Method| -> anyhow::Result<f64> {
+        let rep = eval_phase(
+            m,
+            p,
+            probe_view,
+            false,
+            &select_metrics,
+            &select_metrics,
+            0,
+            &mut |_, _| {},
+        )?
+        .0;
+        Ok(rep.summary.first().map(|s| s.value).unwrap_or(f64::NAN))
+    };
     for (t, point) in trials.iter().enumerate() {
         let layers: [(&str, &Value); 2] = [("suite params", &spec.params), ("suite grid", point)];
         let (resolved, mut method) = entry.build_with(&layers)?;
-        let valid_users = &p.valid;
-        let popularity = &p.popularity;
-        let select_metrics = [select];
-        let mut probe = |m: &dyn Method| -> f64 {
-            match eval_full(m, valid_users, n_items, &select_metrics, popularity, 0) {
-                Ok(r) => r.summary.first().map(|s| s.value).unwrap_or(f64::NAN),
-                Err(_) => f64::NAN,
-            }
-        };
+        let mut probe = |m: &dyn Method| -> f64 { probe_value(m).unwrap_or(f64::NAN) };
         let mut on_event = |e: &FitEvent| {
             if let FitEvent::Epoch(ep) = e {
                 log(&format!(
@@ -183,22 +371,17 @@ pub fn tune(
         let fit_seconds = fit_start.elapsed().as_secs_f64();
         // Trained methods keep the state of their best probe, so its value is the selection
         // value; only methods that never called the probe (closed form, untrained) are scored
-        // here. This avoids a second full validation pass per trial (minutes for DIN).
+        // here. This avoids a second validation pass per trial (minutes for DIN).
         let v = match report.best_valid {
             Some(v) if !v.is_nan() => v,
-            _ => eval_full(method.as_ref(), &p.valid, n_items, &[select], &p.popularity, 0)?
-                .summary
-                .first()
-                .map(|s| s.value)
-                .unwrap_or(f64::NAN),
+            _ => probe_value(method.as_ref())?,
         };
         values.push(v);
         log(&format!(
-            "{} trial {}/{}: valid {} = {v:.5} ({fit_seconds:.1} s)",
+            "{} trial {}/{}: valid {valid_metric} = {v:.5} ({fit_seconds:.1} s)",
             spec.key(),
             t + 1,
             trials.len(),
-            suite.select_by
         ));
         let better = match &best {
             None => true,
@@ -209,6 +392,7 @@ pub fn tune(
                 method,
                 params: resolved,
                 valid: v,
+                valid_metric: valid_metric.clone(),
                 tuning: Tuning::default(),
                 train_seconds: fit_seconds,
                 tuning_seconds: 0.0,
@@ -220,7 +404,7 @@ pub fn tune(
     best.tuning = Tuning {
         trials: trials.len(),
         budget: if spec.budget == 0 { trials.len() } else { spec.budget },
-        select_by: suite.select_by.clone(),
+        select_by: valid_metric,
         trial_values: values,
     };
     best.tuning_seconds = search_start.elapsed().as_secs_f64();
@@ -237,61 +421,138 @@ fn latency(m: &dyn Method, users: &[EvalUser], n_items: u32) -> anyhow::Result<(
         m.score_full(&q, &mut buf)?;
         ms.push(t.elapsed().as_secs_f64() * 1e3);
     }
+    Ok(p50_p99(ms))
+}
+
+fn p50_p99(mut ms: Vec<f64>) -> (f64, f64) {
     if ms.is_empty() {
-        return Ok((0.0, 0.0));
+        return (0.0, 0.0);
     }
     ms.sort_by(f64::total_cmp);
     let q = |p: f64| quadrec_eval::stats::quantile_type7(&ms, p);
-    Ok((q(0.5), q(0.99)))
+    (q(0.5), q(0.99))
 }
 
-/// Evaluate the tuned method on every test view and build the cell records (one per view).
-/// Per-user values are written by the caller through `write_per_user`.
+/// Known pretrained weights -> parameter count, for the quadrant map's marker size.
+fn lm_parameters(weights: &std::collections::BTreeMap<String, String>) -> Option<u64> {
+    let known = [
+        (quadrec_lm::assets::smollm2_model_hash(), quadrec_lmrec::SMOLLM2_PARAMETERS),
+        (quadrec_lm::assets::minilm_model_hash(), quadrec_lmrec::MINILM_PARAMETERS),
+    ];
+    weights.values().filter_map(|h| known.iter().find(|(k, _)| k == h).map(|(_, n)| *n)).max()
+}
+
+/// Bootstrap CIs of a report's summary values, keyed by metric name.
+fn with_cis(
+    rep: &EvalReport,
+    suite: &Suite,
+    seed: u64,
+    cell: &str,
+    out: &mut BTreeMap<String, MetricValue>,
+) {
+    for s in &rep.summary {
+        let ci = rep.per_user.column(&s.metric).and_then(|col| {
+            let vals: Vec<f64> = col.iter().copied().filter(|x| !x.is_nan()).collect();
+            quadrec_eval::stats::bootstrap_ci(
+                &vals,
+                0.95,
+                suite.bootstrap,
+                Seed::new(seed).child(&format!("bootstrap/{cell}/{}", s.metric)),
+            )
+            .ok()
+        });
+        let (lo, hi) = ci.map(|c| (c.lo, c.hi)).unwrap_or((s.value, s.value));
+        out.insert(
+            s.metric.clone(),
+            MetricValue { mean: s.value, ci_low: lo, ci_high: hi, n: s.n_users },
+        );
+    }
+}
+
+/// Evaluate the tuned method once on each of its test views (`views`: indices into `p.views`,
+/// aligned with `cell_ids`) and build the cell records. Per-user values are written by the
+/// caller through `write_per_user`.
+#[allow(clippy::too_many_arguments)]
 pub fn evaluate_views(
     tuned: &Tuned,
     entry: &MethodEntry,
     spec: &MethodSpec,
     p: &Prepared,
+    views: &[usize],
+    provenance: &Provenance,
     suite: &Suite,
     seed: u64,
     cell_ids: &[String],
     started_at: &str,
+    progress: &mut dyn FnMut(&str, usize, usize),
     mut write_per_user: impl FnMut(&str, &EvalReport) -> anyhow::Result<String>,
 ) -> anyhow::Result<Vec<CellRecord>> {
-    let metrics = parse_metrics(&suite.ranking_metrics)?;
+    let ranking = parse_metrics(&suite.ranking_metrics)?;
+    let pointwise = parse_metrics(&suite.pointwise_metrics)?;
+    let generation = parse_metrics(&["valid_rate", "hallucination_rate", "duplicate_rate"])?;
     let n_items = p.train.n_items();
     let m = tuned.method.as_ref();
-    let (p50, p99) = latency(m, &p.test, n_items)?;
-    let mut out = Vec::new();
-    for (v, cell) in p.views.iter().zip(cell_ids) {
-        let t = Instant::now();
-        let rep = match v.kind {
-            ViewKind::Full => eval_full(m, &p.test, n_items, &metrics, &p.popularity, seed)?,
-            ViewKind::Candidates => {
-                eval_candidates(m, &p.test, &v.candidates, n_items, &metrics, &p.popularity, seed)?
-            }
+    // Full-ranking latency needs single-user calls over the catalogue; methods that run only on
+    // list views are timed on their own per-user calls of the first view instead.
+    let full_latency = if views.iter().any(|&i| p.views[i].kind == ViewKind::Full) {
+        let users: Vec<EvalUser> = match views.iter().find(|&&i| p.views[i].kind == ViewKind::Full)
+        {
+            Some(&i) => p.views[i].test.users.iter().map(|&u| p.test[u].clone()).collect(),
+            None => vec![],
         };
+        Some(latency(m, &users, n_items)?)
+    } else {
+        None
+    };
+    let fit_tokens = m.lm_tokens();
+    let mut list_latency = None;
+    let mut out = Vec::new();
+    for (&vi, cell) in views.iter().zip(cell_ids) {
+        let v = &p.views[vi];
+        let tokens_before = m.lm_tokens();
+        let t = Instant::now();
+        let (rep, extras) = eval_phase(m, p, v, true, &ranking, &pointwise, seed, &mut |k, n| {
+            progress(&v.label, k, n)
+        })?;
         let eval_seconds = t.elapsed().as_secs_f64();
+        let eval_tokens = m.lm_tokens() - tokens_before;
+        if list_latency.is_none() && !extras.call_ms.is_empty() {
+            list_latency = Some(p50_p99(extras.call_ms.clone()));
+        }
         let per_user = write_per_user(cell, &rep)?;
         let mut test = BTreeMap::new();
-        for s in &rep.summary {
-            let ci = rep.per_user.column(&s.metric).and_then(|col| {
-                let vals: Vec<f64> = col.iter().copied().filter(|x| !x.is_nan()).collect();
-                quadrec_eval::stats::bootstrap_ci(
-                    &vals,
-                    0.95,
-                    suite.bootstrap,
-                    Seed::new(seed).child(&format!("bootstrap/{cell}/{}", s.metric)),
-                )
-                .ok()
-            });
-            let (lo, hi) = ci.map(|c| (c.lo, c.hi)).unwrap_or((s.value, s.value));
-            test.insert(
-                s.metric.clone(),
-                MetricValue { mean: s.value, ci_low: lo, ci_high: hi, n: s.n_users },
-            );
+        with_cis(&rep, suite, seed, cell, &mut test);
+        if !extras.generated.is_empty() {
+            let index: BTreeMap<u32, &EvalUser> = p.test.iter().map(|u| (u.user, u)).collect();
+            let gusers: Vec<quadrec_eval::GenerationUser> = extras
+                .generated
+                .iter()
+                .filter_map(|(u, outs)| {
+                    index.get(u).map(|e| quadrec_eval::GenerationUser {
+                        user: *u,
+                        outputs: outs,
+                        targets: &e.targets,
+                        seen: &e.seen,
+                    })
+                })
+                .collect();
+            let ctx =
+                MetricContext { n_items, item_popularity: Some(&p.popularity), long_tail: None };
+            let grep = quadrec_eval::evaluate_generation(
+                &gusers,
+                n_items,
+                &generation,
+                &ctx,
+                &spec.key(),
+            )?;
+            with_cis(&grep, suite, seed, cell, &mut test);
         }
-        let n_users = p.test.len();
+        let (p50, p99) = full_latency.or(list_latency).unwrap_or((0.0, 0.0));
+        let n_users = v.test.users.len();
+        let mut weight_hashes = provenance.weight_hashes.clone();
+        weight_hashes.retain(|_, h| !h.is_empty());
+        let mut info = method_info(entry, spec);
+        info.lm_parameters = lm_parameters(&weight_hashes);
         out.push(CellRecord {
             schema: RECORD_SCHEMA,
             cell_id: cell.clone(),
@@ -303,13 +564,13 @@ pub fn evaluate_views(
             view: v.label.clone(),
             view_hash: v.hash.clone(),
             protocol: protocol_id(p, v),
-            method: method_info(entry, spec),
+            method: info,
             params: tuned.params.clone(),
             seed,
             status: Status::Ok,
             error: None,
             test,
-            valid: BTreeMap::from([(suite.select_by.clone(), tuned.valid)]),
+            valid: BTreeMap::from([(tuned.valid_metric.clone(), tuned.valid)]),
             tuning: tuned.tuning.clone(),
             cost: Cost {
                 train_seconds: tuned.train_seconds,
@@ -324,12 +585,12 @@ pub fn evaluate_views(
                 },
                 n_parameters: m.n_parameters(),
                 peak_rss_bytes: peak_rss_bytes(),
-                lm_tokens: 0,
+                lm_tokens: fit_tokens + eval_tokens,
             },
             per_user: Some(per_user),
-            prompt_hashes: BTreeMap::new(),
-            weight_hashes: BTreeMap::new(),
-            user_sample: "all".into(),
+            prompt_hashes: provenance.prompt_hashes.clone(),
+            weight_hashes,
+            user_sample: v.user_sample.clone(),
             env: environment(if tuned.device.is_empty() { "rust" } else { &tuned.device }),
             started_at: started_at.to_string(),
             finished_at: now_utc(),
@@ -398,7 +659,7 @@ pub fn failed_record(
         per_user: None,
         prompt_hashes: BTreeMap::new(),
         weight_hashes: BTreeMap::new(),
-        user_sample: "all".into(),
+        user_sample: v.user_sample.clone(),
         env: environment("rust"),
         started_at: started_at.to_string(),
         finished_at: now_utc(),

@@ -15,11 +15,13 @@ pub mod prepared;
 pub mod registry;
 pub mod store;
 pub mod suite;
+#[cfg(test)]
+mod tests;
 
-use crate::exec::{cell_id, evaluate_views, failed_record, tune};
+use crate::exec::{cell_id, evaluate_views, failed_record, method_views, provenance_of, tune};
 use crate::store::RunStore;
 use crate::suite::Suite;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 
 /// The resolved suite of a run folder.
@@ -70,26 +72,40 @@ pub fn run_suite(suite: &Suite, out: &Path, opts: &RunOptions) -> anyhow::Result
     let mut summary = RunSummary { dir: out.to_path_buf(), ..Default::default() };
     let n_jobs =
         suite.datasets.len() * suite.protocols.len() * suite.methods.len() * suite.seeds.len();
-    let bar = if opts.progress {
-        let b = ProgressBar::new(n_jobs as u64);
+    // Two bars: the overall one (jobs) and the current cell's (users scored in the view being
+    // evaluated; training epochs are reported in its message).
+    let multi = MultiProgress::new();
+    let (bar, cell_bar) = if opts.progress {
+        let b = multi.add(ProgressBar::new(n_jobs as u64));
         b.set_style(
             ProgressStyle::with_template("[{elapsed_precise}] {bar:30} {pos}/{len} jobs  {msg}")
                 .expect("progress template should parse"),
         );
-        b
+        let c = multi.add(ProgressBar::new(0));
+        c.set_style(
+            ProgressStyle::with_template("  {bar:30} {pos}/{len} users  {msg}")
+                .expect("progress template should parse"),
+        );
+        (b, c)
     } else {
-        ProgressBar::hidden()
+        (ProgressBar::hidden(), ProgressBar::hidden())
     };
     for ds in &suite.datasets {
         let dataset = prepare::load_dataset(&ds.id)?;
         for proto in &suite.protocols {
-            let prepared = prepare::prepare(&dataset, proto)?;
+            let prepared = prepare::prepare(&dataset, proto, &registry)?;
             for spec in &suite.methods {
                 if !opts.only.is_empty() && !opts.only.contains(&spec.key()) {
                     continue;
                 }
                 let entry = quadrec_method::find_entry(&registry, &spec.id)?;
                 let trials = spec.trials();
+                let views = method_views(spec, &prepared);
+                if views.is_empty() {
+                    // None of the views this method is restricted to belongs to this protocol.
+                    continue;
+                }
+                let provenance = provenance_of(entry, spec)?;
                 for &seed in &suite.seeds {
                     let job_key = format!("{}/{}/{}/{}", ds.id, proto.split, spec.key(), seed);
                     if let Some((i, n)) = opts.shard
@@ -99,10 +115,12 @@ pub fn run_suite(suite: &Suite, out: &Path, opts: &RunOptions) -> anyhow::Result
                     }
                     summary.jobs += 1;
                     bar.set_message(job_key.clone());
-                    let cells: Vec<String> = prepared
-                        .views
+                    let cells: Vec<String> = views
                         .iter()
-                        .map(|v| cell_id(&prepared, v, spec, &trials, seed, suite, &code))
+                        .map(|&i| {
+                            let v = &prepared.views[i];
+                            cell_id(&prepared, v, spec, &trials, &provenance, seed, suite, &code)
+                        })
                         .collect();
                     if cells.iter().all(|c| store.is_done(c)) {
                         summary.skipped += 1;
@@ -114,7 +132,7 @@ pub fn run_suite(suite: &Suite, out: &Path, opts: &RunOptions) -> anyhow::Result
                     tracing::info!(job = %job_key, "start");
                     let result = tune(entry, spec, &prepared, suite, seed, |msg| {
                         tracing::debug!("{msg}");
-                        bar.set_message(format!("{job_key}: {msg}"));
+                        cell_bar.set_message(msg.to_string());
                     })
                     .and_then(|tuned| {
                         let dir = store.dir().to_path_buf();
@@ -123,10 +141,19 @@ pub fn run_suite(suite: &Suite, out: &Path, opts: &RunOptions) -> anyhow::Result
                             entry,
                             spec,
                             &prepared,
+                            &views,
+                            &provenance,
                             suite,
                             seed,
                             &cells,
                             &started,
+                            &mut |view, k, n| {
+                                if cell_bar.length() != Some(n as u64) {
+                                    cell_bar.set_length(n as u64);
+                                    cell_bar.set_message(format!("test {view}"));
+                                }
+                                cell_bar.set_position(k as u64);
+                            },
                             |cell, rep| {
                                 let rel = format!("cells/{cell}/per_user.parquet");
                                 rep.write_parquet(&dir.join(&rel))?;
@@ -145,7 +172,8 @@ pub fn run_suite(suite: &Suite, out: &Path, opts: &RunOptions) -> anyhow::Result
                         }
                         Err(e) => {
                             tracing::error!(job = %job_key, "failed: {e:#}");
-                            for (v, c) in prepared.views.iter().zip(&cells) {
+                            for (&vi, c) in views.iter().zip(&cells) {
+                                let v = &prepared.views[vi];
                                 store.put(failed_record(
                                     Some(entry),
                                     spec,
@@ -166,6 +194,7 @@ pub fn run_suite(suite: &Suite, out: &Path, opts: &RunOptions) -> anyhow::Result
             }
         }
     }
+    cell_bar.finish_and_clear();
     bar.finish_and_clear();
     Ok(summary)
 }

@@ -22,23 +22,41 @@ pub struct EvalUser {
 pub enum ViewKind {
     /// Full ranking over the catalogue with seen items masked.
     Full,
-    /// Candidate lists (sampled 1 + N, or closed-set).
+    /// Candidate lists (sampled 1 + N, closed-set, hard).
     Candidates,
+    /// Labelled (user, item) rows scored as probabilities (AUC, LogLoss, ...).
+    Pointwise,
 }
 
-/// One test view of the split.
+/// One phase (validation or test) of a view: which users, and their lists.
+#[derive(Clone, Debug, Default)]
+pub struct PhaseView {
+    /// Indices into `Prepared::valid` or `Prepared::test`, ascending.
+    pub users: Vec<usize>,
+    /// Candidate / pointwise items per user (aligned with `users`); empty for full ranking.
+    pub items: Vec<Vec<u32>>,
+    /// Pointwise labels (aligned with `items`); empty otherwise.
+    pub labels: Vec<Vec<bool>>,
+}
+
+/// One view of the split: its test phase, and the same construction on the validation stage
+/// (same sampled users) that drives the probe of methods restricted to this view.
 #[derive(Clone, Debug)]
 pub struct TestView {
-    /// Label (`full`, `sampled`, `closed`).
+    /// Label as written in the suite (`full`, `closed@u100`, ...).
     pub label: String,
-    /// Parameters that enter the protocol id (`mask=train+valid`, `n=100,seed=...`).
+    /// Parameters that enter the protocol id (`mask=train+valid`, `20,random,seed=...`).
     pub params: String,
-    /// Hash of the view's stored content (candidates, negatives), or of its parameters.
+    /// Hash of the view's content (candidates, labels, sampled users), or of its parameters.
     pub hash: String,
     /// Kind.
     pub kind: ViewKind,
-    /// For candidate views: one candidate list per test user (aligned with `Prepared::test`).
-    pub candidates: Vec<Vec<u32>>,
+    /// `all`, or the pinned sample (`u100,seed=2024,sha256=...`): part of the protocol id.
+    pub user_sample: String,
+    /// Test phase.
+    pub test: PhaseView,
+    /// Validation phase (same users where they have a validation target).
+    pub valid: PhaseView,
 }
 
 /// A dataset + split ready to run methods on.
@@ -57,7 +75,7 @@ pub struct Prepared {
     pub valid: Vec<EvalUser>,
     /// Test users.
     pub test: Vec<EvalUser>,
-    /// Test views.
+    /// Views, in suite order.
     pub views: Vec<TestView>,
     /// Train popularity (for average-popularity metrics).
     pub popularity: Vec<u32>,

@@ -147,16 +147,69 @@ pub struct DatasetSpec {
 pub struct ProtocolSpec {
     /// `loo` (leave-one-out by time), `temporal` or `ratio`.
     pub split: String,
-    /// Evaluation views: `full`, `sampled` (1 + N negatives), `closed` (candidate lists),
-    /// `pointwise` (labelled CTR rows).
+    /// Evaluation views: `full`, `sampled` (1 + N negatives), `closed` (target + random unseen
+    /// candidates), `hard` (target + the top unseen items of `hard_retriever`), `pointwise`
+    /// (the held-out interactions labelled `rating > pointwise_threshold`). A suffix `@u<N>`
+    /// evaluates the view on a pinned sample of N test users (seeded, recorded, the same users for
+    /// every method): `closed@u100`. See [`parse_view`].
     #[serde(default = "default_views")]
     pub views: Vec<String>,
     /// Negatives of the sampled view.
     #[serde(default = "default_sampled_n")]
     pub sampled_negatives: usize,
-    /// Candidates of the closed-set view.
+    /// Candidates of the closed-set and hard views.
     #[serde(default = "default_closed_n")]
     pub closed_candidates: usize,
+    /// Registry id of the conventional retriever whose top unseen items fill the `hard` view
+    /// (fitted on train with its default params and the view seed, no early stopping).
+    #[serde(default = "default_hard_retriever")]
+    pub hard_retriever: String,
+    /// Pointwise label rule: `label = rating > pointwise_threshold` (TALLRec on MovieLens: 3).
+    #[serde(default = "default_pointwise_threshold")]
+    pub pointwise_threshold: f32,
+}
+
+fn default_hard_retriever() -> String {
+    "bpr".into()
+}
+fn default_pointwise_threshold() -> f32 {
+    3.0
+}
+
+/// A parsed view name: the kind and the optional pinned user-sample size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ViewName<'a> {
+    /// One of [`VIEWS`].
+    pub kind: &'a str,
+    /// `Some(n)` for `kind@u<n>`.
+    pub users: Option<usize>,
+}
+
+/// Parse `kind` or `kind@u<N>` (N >= 1).
+pub fn parse_view(v: &str) -> Result<ViewName<'_>, String> {
+    let (kind, users) = match v.split_once('@') {
+        None => (v, None),
+        Some((k, s)) => {
+            let n = s
+                .strip_prefix('u')
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|&n| n > 0)
+                .ok_or_else(|| {
+                    format!("view `{v}`: the user sample is written `@u<N>` with N >= 1, e.g. `{k}@u100`")
+                })?;
+            (k, Some(n))
+        }
+    };
+    if !VIEWS.contains(&kind) {
+        let hint = suggest(kind, VIEWS.iter().copied())
+            .map(|x| format!(" (did you mean `{x}`?)"))
+            .unwrap_or_default();
+        return Err(format!(
+            "unknown view `{v}`{hint}; valid: {} (optionally with `@u<N>`)",
+            VIEWS.join(", ")
+        ));
+    }
+    Ok(ViewName { kind, users })
 }
 
 fn default_views() -> Vec<String> {
@@ -170,7 +223,7 @@ fn default_closed_n() -> usize {
 }
 
 /// The views a protocol may declare.
-pub const VIEWS: &[&str] = &["full", "sampled", "closed", "pointwise"];
+pub const VIEWS: &[&str] = &["full", "sampled", "closed", "hard", "pointwise"];
 /// The split protocols.
 pub const SPLITS: &[&str] = &["loo", "temporal", "ratio"];
 
@@ -192,6 +245,12 @@ pub struct MethodSpec {
     /// Trial budget (0 = the whole grid). Recorded with the results.
     #[serde(default)]
     pub budget: usize,
+    /// Views this method is evaluated on (labels of the protocols' views, e.g. `closed@u100`);
+    /// empty = every view. Methods too slow for full ranking (language models scoring pairs) are
+    /// restricted here. The FIRST listed view that a protocol has also drives the validation probe
+    /// (its validation-stage counterpart on the same users).
+    #[serde(default)]
+    pub views: Vec<String>,
 }
 
 fn empty_table() -> Value {
@@ -250,8 +309,15 @@ const SUITE_KEYS: &[&str] = &[
     "method",
 ];
 const DATASET_KEYS: &[&str] = &["id"];
-const PROTOCOL_KEYS: &[&str] = &["split", "views", "sampled_negatives", "closed_candidates"];
-const METHOD_KEYS: &[&str] = &["id", "label", "params", "grid", "budget"];
+const PROTOCOL_KEYS: &[&str] = &[
+    "split",
+    "views",
+    "sampled_negatives",
+    "closed_candidates",
+    "hard_retriever",
+    "pointwise_threshold",
+];
+const METHOD_KEYS: &[&str] = &["id", "label", "params", "grid", "budget", "views"];
 
 fn check_keys(path: &Path, table: &str, v: &toml::Value, valid: &[&str]) -> Result<(), SuiteError> {
     if let Some(t) = v.as_table() {
@@ -328,19 +394,30 @@ fn validate(path: &Path, s: &Suite, registry: &[MethodEntry]) -> Result<(), Suit
                 format!("unknown split `{}`{hint}; valid: {}", p.split, SPLITS.join(", ")),
             ));
         }
+        let mut seen = std::collections::BTreeSet::new();
         for v in &p.views {
-            if !VIEWS.contains(&v.as_str()) {
-                let hint = suggest(v, VIEWS.iter().copied())
-                    .map(|x| format!(" (did you mean `{x}`?)"))
-                    .unwrap_or_default();
+            parse_view(v).map_err(|m| invalid(path, table.clone(), m))?;
+            if !seen.insert(v) {
+                return Err(invalid(path, table, format!("view `{v}` is listed twice")));
+            }
+        }
+        if p.views.iter().any(|v| v.starts_with("hard")) {
+            let e = find_entry(registry, &p.hard_retriever)
+                .map_err(|e| invalid(path, table.clone(), format!("hard_retriever: {e}")))?;
+            if e.family == quadrec_method::Family::LanguageModel {
                 return Err(invalid(
                     path,
                     table,
-                    format!("unknown view `{v}`{hint}; valid: {}", VIEWS.join(", ")),
+                    format!("hard_retriever `{}` must be a conventional recommender", e.id),
                 ));
             }
         }
+        if !p.pointwise_threshold.is_finite() {
+            return Err(invalid(path, table, "pointwise_threshold must be finite".into()));
+        }
     }
+    let all_views: Vec<&str> =
+        s.protocols.iter().flat_map(|p| p.views.iter().map(String::as_str)).collect();
     let mut keys = std::collections::BTreeSet::new();
     for (i, m) in s.methods.iter().enumerate() {
         let table = format!("[[method]] #{} ({})", i + 1, m.id);
@@ -355,6 +432,21 @@ fn validate(path: &Path, s: &Suite, registry: &[MethodEntry]) -> Result<(), Suit
                     m.key()
                 ),
             ));
+        }
+        for v in &m.views {
+            if !all_views.contains(&v.as_str()) {
+                let hint = suggest(v, all_views.iter().copied())
+                    .map(|x| format!(" (did you mean `{x}`?)"))
+                    .unwrap_or_default();
+                return Err(invalid(
+                    path,
+                    table,
+                    format!(
+                        "view `{v}` is not declared by any [[protocol]]{hint}; declared: {}",
+                        all_views.join(", ")
+                    ),
+                ));
+            }
         }
         for (k, vs) in &m.grid {
             if vs.is_empty() {
@@ -381,6 +473,7 @@ mod tests {
             params: empty_table(),
             grid: grid.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
             budget,
+            views: vec![],
         }
     }
 
