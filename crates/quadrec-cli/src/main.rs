@@ -36,6 +36,9 @@ enum Command {
     Merge(cmd::run::MergeArgs),
     /// Recompute the cells of a run folder and compare them bitwise with the records.
     Verify(cmd::run::VerifyArgs),
+    /// Export a suite's splits and views (RecBole atomic files, TREC qrels and candidate lists)
+    /// so that other toolkits run on identical data.
+    Export(cmd::run::ExportArgs),
 }
 
 fn run() -> anyhow::Result<ExitCode> {
@@ -48,6 +51,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Report(a) => cmd::run::report(a),
         Command::Merge(a) => cmd::run::merge(a),
         Command::Verify(a) => cmd::run::verify(a),
+        Command::Export(a) => cmd::run::export(a),
     }
 }
 

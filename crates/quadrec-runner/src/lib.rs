@@ -10,6 +10,7 @@
 
 pub mod env;
 pub mod exec;
+pub mod export;
 pub mod prepare;
 pub mod prepared;
 pub mod registry;

@@ -76,7 +76,8 @@ pub fn dataset_hash(d: &Dataset) -> String {
     quadrec_core::hash::sha256_hex(&serde_json::to_vec(&d.manifest).expect("manifest serialises"))
 }
 
-fn split_spec(p: &ProtocolSpec) -> anyhow::Result<SplitSpec> {
+/// The split spec of a protocol.
+pub fn split_spec(p: &ProtocolSpec) -> anyhow::Result<SplitSpec> {
     Ok(match p.split.as_str() {
         "loo" => SplitSpec::Loo,
         "temporal" => SplitSpec::Temporal {

@@ -119,3 +119,47 @@ grid = {{ k = [5, 20] }}
     assert_eq!(rnd.len(), 3);
     assert!(rnd.iter().any(|r| r.protocol == cl.protocol));
 }
+
+#[test]
+fn export_writes_the_evaluated_rows_and_lists_and_refuses_to_overwrite() {
+    let out = tempfile::tempdir().unwrap();
+    let text = format!(
+        "name = 'x'\n[[dataset]]\nid = 'recbole:{}'\n[[protocol]]\nsplit = 'loo'\nviews = ['full', 'closed@u4', 'pointwise']\nclosed_candidates = 5\n[[method]]\nid = 'pop'\n",
+        fixture().display()
+    );
+    let suite = parse_suite(Path::new("x.toml"), &text, &registry::all()).unwrap();
+    let dest = out.path().join("exp");
+    let s = crate::export::export_suite(&suite, &dest, &registry::all()).unwrap();
+    assert_eq!(s.folders.len(), 1);
+    let dir = &s.folders[0];
+    let d = prepare::load_dataset(&format!("recbole:{}", fixture().display())).unwrap();
+    let name = &d.manifest.name;
+    let rows = |part: &str| {
+        let t = std::fs::read_to_string(dir.join(format!("recbole/{name}/{name}.{part}.inter")))
+            .unwrap();
+        t.lines().count() - 1
+    };
+    assert_eq!(rows("train") + rows("valid") + rows("test"), d.interactions.len());
+    assert_eq!(rows("test"), d.users.len(), "leave-one-out: one test row per user");
+    let cands = std::fs::read_to_string(dir.join("trec/closed_at_u4.candidates")).unwrap();
+    assert_eq!(cands.lines().count(), 4 * 5);
+    let qrels = std::fs::read_to_string(dir.join("trec/test.qrels")).unwrap();
+    assert_eq!(qrels.lines().count(), d.users.len());
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("EXPORT.json")).unwrap()).unwrap();
+    for (rel, sha) in manifest["files_sha256"].as_object().unwrap() {
+        assert_eq!(
+            &quadrec_core::hash::sha256_file(&dir.join(rel)).unwrap(),
+            sha.as_str().unwrap(),
+            "{rel}"
+        );
+    }
+    let again = crate::export::export_suite(&suite, &dest, &registry::all()).unwrap_err();
+    assert!(again.to_string().contains("already exists"), "{again}");
+    let leftovers: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("partial"))
+        .collect();
+    assert!(leftovers.is_empty());
+}

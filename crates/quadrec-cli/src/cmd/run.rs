@@ -175,3 +175,26 @@ pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     println!("{} cells verified, {} mismatches (bitwise, CPU)", lines.len(), bad);
     Ok(if bad > 0 { ExitCode::from(4) } else { ExitCode::SUCCESS })
 }
+
+/// Arguments of `quadrec export`.
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Suite file whose datasets, protocols and views are exported (default: the default suite).
+    pub suite: Option<PathBuf>,
+    /// Output folder (must not exist): one sub-folder per dataset x protocol.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Export a suite's data for other toolkits.
+pub fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
+    let path = a.suite.unwrap_or_else(|| PathBuf::from(DEFAULT_SUITE));
+    let registry = quadrec_runner::registry::all();
+    let suite = load_suite(&path, &registry)?;
+    let s = quadrec_runner::export::export_suite(&suite, &a.out, &registry)?;
+    for f in &s.folders {
+        eprintln!("quadrec export: {} (EXPORT.json lists every file with its sha256)", f.display());
+    }
+    eprintln!("quadrec export: {} files", s.files);
+    Ok(ExitCode::SUCCESS)
+}
