@@ -102,6 +102,8 @@ pub struct PassExtras {
     pub call_ms: Vec<f64>,
     /// Grounded generated outputs per user, for methods that report them.
     pub generated: Vec<(u32, Vec<Option<u32>>)>,
+    /// Scored rows of a pointwise pass (for the user-level bootstrap of global AUC).
+    pub pointwise_rows: Vec<quadrec_eval::PointwiseRow>,
 }
 
 /// Full-ranking evaluation of `m` on `users` (validation or test).
@@ -150,7 +152,7 @@ fn eval_full_extras(
     })?;
     let mut generated = generated.into_inner().unwrap_or_else(|p| p.into_inner());
     generated.sort_by_key(|g| g.0);
-    Ok((rep, PassExtras { call_ms: vec![], generated }))
+    Ok((rep, PassExtras { generated, ..Default::default() }))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -233,7 +235,9 @@ fn eval_pointwise(
         })
         .cloned()
         .collect();
-    Ok((quadrec_eval::evaluate_pointwise(&rows, &kept)?, extras))
+    let rep = quadrec_eval::evaluate_pointwise(&rows, &kept)?;
+    extras.pointwise_rows = rows;
+    Ok((rep, extras))
 }
 
 /// One evaluation pass of `m` over a phase of view `v` (validation or test users of `p`).
@@ -469,6 +473,49 @@ fn with_cis(
     }
 }
 
+/// 95% CI of a GLOBAL pointwise metric (AUC over all rows, which has no per-user value under
+/// leave-one-out) by the bootstrap over users: resample users with replacement, keep all their
+/// rows, recompute the metric with the shared kernel. Seeded per cell and metric.
+fn pointwise_global_ci(
+    rows: &[quadrec_eval::PointwiseRow],
+    metric: &MetricSpec,
+    resamples: usize,
+    seed: Seed,
+) -> Option<(f64, f64)> {
+    use rand::RngExt;
+    let mut by_user: BTreeMap<u32, Vec<quadrec_eval::PointwiseRow>> = BTreeMap::new();
+    for r in rows {
+        by_user.entry(r.user).or_default().push(*r);
+    }
+    let groups: Vec<&Vec<quadrec_eval::PointwiseRow>> = by_user.values().collect();
+    if groups.len() < 2 || resamples == 0 {
+        return None;
+    }
+    let mut rng = seed.rng();
+    let mut vals = Vec::with_capacity(resamples);
+    let spec = [metric.clone()];
+    for _ in 0..resamples {
+        let mut sample = Vec::with_capacity(rows.len());
+        for k in 0..groups.len() {
+            let g = groups[rng.random_range(0..groups.len())];
+            // Fresh user ids: a user drawn twice counts as two users.
+            sample.extend(g.iter().map(|r| quadrec_eval::PointwiseRow { user: k as u32, ..*r }));
+        }
+        if let Ok(rep) = quadrec_eval::evaluate_pointwise(&sample, &spec)
+            && let Some(v) = rep.summary.first().map(|s| s.value)
+            && v.is_finite()
+        {
+            vals.push(v);
+        }
+    }
+    if vals.len() < resamples / 2 {
+        return None;
+    }
+    vals.sort_by(f64::total_cmp);
+    let q = |p: f64| quadrec_eval::stats::quantile_type7(&vals, p);
+    Some((q(0.025), q(0.975)))
+}
+
 /// Evaluate the tuned method once on each of its test views (`views`: indices into `p.views`,
 /// aligned with `cell_ids`) and build the cell records. Per-user values are written by the
 /// caller through `write_per_user`.
@@ -522,6 +569,22 @@ pub fn evaluate_views(
         let per_user = write_per_user(cell, &rep)?;
         let mut test = BTreeMap::new();
         with_cis(&rep, suite, seed, cell, &mut test);
+        if v.kind == ViewKind::Pointwise {
+            for spec in &pointwise {
+                let name = spec.name();
+                let Some(mv) = test.get_mut(&name) else { continue };
+                if rep.per_user.column(&name).is_some_and(|c| c.iter().any(|x| !x.is_nan())) {
+                    continue;
+                }
+                let s = Seed::new(seed).child(&format!("bootstrap/{cell}/{name}/users"));
+                if let Some((lo, hi)) =
+                    pointwise_global_ci(&extras.pointwise_rows, spec, suite.bootstrap, s)
+                {
+                    mv.ci_low = lo;
+                    mv.ci_high = hi;
+                }
+            }
+        }
         if !extras.generated.is_empty() {
             let index: BTreeMap<u32, &EvalUser> = p.test.iter().map(|u| (u.user, u)).collect();
             let gusers: Vec<quadrec_eval::GenerationUser> = extras
