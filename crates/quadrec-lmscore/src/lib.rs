@@ -6,7 +6,10 @@
 
 pub mod common;
 pub mod kshot;
+pub mod likelihood;
+pub mod rella;
 pub mod tallrec;
+pub mod twotower;
 
 use quadrec_method::{Family, MethodEntry, Quadrant, Stage, Task};
 use serde::Serialize;
@@ -38,6 +41,11 @@ macro_rules! lm {
 pub const SCORING_TABLE: &[MethodEntry] = &[
     lm!(tallrec::ID_ZS, "TALLRec (zero-shot)", Task::ItemScoring, Quadrant::Q3, Family::LanguageModel, false, tallrec::TallRecZsParams, tallrec::build_zs, tallrec::smoke_zs),
     lm!(tallrec::ID,    "TALLRec (LoRA k-shot)", Task::ItemScoring, Quadrant::Q4, Family::LanguageModel, true, tallrec::TallRecParams, tallrec::build, tallrec::smoke),
+    lm!(rella::ID_ZS, "ReLLa (zero-shot)", Task::ItemScoring, Quadrant::Q3, Family::LanguageModel, false, rella::RellaZsParams, rella::build_zs, rella::smoke_zs),
+    lm!(rella::ID,    "ReLLa (LoRA k-shot)", Task::ItemScoring, Quadrant::Q4, Family::LanguageModel, true, rella::RellaParams, rella::build, rella::smoke),
+    lm!(likelihood::ID, "LM likelihood", Task::ItemScoring, Quadrant::Q3, Family::LanguageModel, false, likelihood::LikelihoodParams, likelihood::build, likelihood::smoke),
+    lm!(twotower::ID_ZS, "Two-tower MiniLM (zero-shot)", Task::ItemScoring, Quadrant::Q3, Family::LanguageModel, false, twotower::TwoTowerZsParams, twotower::build_zs, twotower::smoke_zs),
+    lm!(twotower::ID_FT, "Two-tower MiniLM (contrastive LoRA)", Task::ItemScoring, Quadrant::Q4, Family::LanguageModel, true, twotower::TwoTowerFtParams, twotower::build_ft, twotower::smoke_ft),
 ];
 
 #[cfg(test)]

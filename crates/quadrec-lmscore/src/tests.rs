@@ -178,9 +178,9 @@ fn tallrec_zero_shot_uses_the_tokenizers_yes_no_and_scores_probabilities() {
         UserQuery { user: 0, history: train.user_items(0) },
         UserQuery { user: 2, history: train.user_items(2) },
     ];
-    let mut again = vec![0f32; full.len()];
-    m2.score_full(&q, &mut again).unwrap();
-    assert_eq!(full, again);
+    let mut again = [0f32; 3];
+    m2.score_items(&q[0], &[1, 5, 11], &mut again).unwrap();
+    assert_eq!(again, [full[1], full[5], full[11]]);
     // The concrete type exposes ids and the mass outside Yes/No.
     let mut yes_no = YesNoMethod::new(crate::tallrec::YesNoConfig {
         id: "tallrec-zs",
@@ -238,4 +238,20 @@ fn tallrec_lora_changes_only_adapters() {
     }
     assert_eq!(moved_b, 2 * lm.model.blocks.len(), "every q/v lora_b should move off zero");
     check_scores(e, &m, &train);
+}
+
+#[test]
+fn likelihood_and_two_tower_score_every_item() {
+    let train = tiny();
+    for id in ["rella-zs", "likelihood", "twotower-zs", "twotower-ft"] {
+        let e = find_entry(SCORING_TABLE, id).unwrap();
+        let a = check_scores(e, fit(e, &train, 4, serde_json::json!({})).as_ref(), &train);
+        assert!(a.iter().any(|&s| s != a[0]), "{id}: constant scores");
+        // Same seed, same scores (a second fit, a few items).
+        let m2 = fit(e, &train, 4, serde_json::json!({}));
+        let mut b = [0f32; 3];
+        m2.score_items(&UserQuery { user: 0, history: train.user_items(0) }, &[1, 5, 11], &mut b)
+            .unwrap();
+        assert_eq!(b, [a[1], a[5], a[11]], "{id}: same seed, different scores");
+    }
 }
