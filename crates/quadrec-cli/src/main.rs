@@ -39,6 +39,9 @@ enum Command {
     /// Export a suite's splits and views (RecBole atomic files, TREC qrels and candidate lists)
     /// so that other toolkits run on identical data.
     Export(cmd::run::ExportArgs),
+    /// Conversational recommendation in the terminal (scriptable through a pipe), or the
+    /// conversational benchmark (`--bench`).
+    Chat(cmd::chat::ChatArgs),
 }
 
 fn run() -> anyhow::Result<ExitCode> {
@@ -52,6 +55,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Merge(a) => cmd::run::merge(a),
         Command::Verify(a) => cmd::run::verify(a),
         Command::Export(a) => cmd::run::export(a),
+        Command::Chat(a) => cmd::chat::run(a),
     }
 }
 

@@ -247,7 +247,14 @@ pub fn parse_conditions(items: &ItemTable, text: &str) -> Vec<Condition> {
             continue;
         }
         let gl = g.to_lowercase();
-        if words.iter().any(|w| *w == gl || w.trim_end_matches('s') == gl) {
+        // Plurals ("thrillers", "comedies") only for genres of 5+ letters, so that e.g.
+        // "Star Wars" does not read as the genre War.
+        let plural = |w: &str| {
+            gl.len() >= 5
+                && (w.strip_suffix('s') == Some(gl.as_str())
+                    || (gl.ends_with('y') && w.strip_suffix("ies") == gl.strip_suffix('y')))
+        };
+        if words.iter().any(|w| *w == gl || plural(w)) {
             out.push(Condition::Genre(g.to_string()));
         }
     }
@@ -340,6 +347,13 @@ mod tests {
             ]
         );
         assert!(parse_conditions(&items, "anything good?").is_empty());
+        let mut with_war = items.clone();
+        with_war.genres[9].push("War".into());
+        assert!(parse_conditions(&with_war, "like Star Wars").is_empty(), "Wars is not War");
+        assert_eq!(
+            parse_conditions(&with_war, "a war movie"),
+            vec![Condition::Genre("War".into())]
+        );
         assert_eq!(display_title(&items, 2), "The Usual Suspects");
     }
 }

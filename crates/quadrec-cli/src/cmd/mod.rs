@@ -1,5 +1,6 @@
 //! Command groups of the `quadrec` binary, one module each.
 
+pub mod chat;
 pub mod data;
 pub mod models;
 pub mod run;
