@@ -25,8 +25,69 @@ pub struct Leaderboard {
     pub robustness: Vec<TauEntry>,
     /// Distinct environments of the records (hardware fingerprint).
     pub environments: Vec<crate::record::Environment>,
+    /// The configuration each method ran with (the selected params, which carry every budget:
+    /// epochs, k-shot sizes, LoRA steps, beams, generated tokens), its tuning and the user
+    /// samples it was scored on; one entry per method and distinct configuration.
+    pub configurations: Vec<ConfigEntry>,
     /// Warnings (truncated tail, superseded records, unreadable per-user files, duplicates).
     pub notes: Vec<String>,
+}
+
+/// One method configuration as run (see [`Leaderboard::configurations`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfigEntry {
+    /// Method key (`id` or `id [variant]`).
+    pub key: String,
+    /// Display name.
+    pub display: String,
+    /// Survey quadrant.
+    pub quadrant: String,
+    /// Resolved params of the selected trial, compact JSON.
+    pub params: String,
+    /// `trials/budget by select_by`.
+    pub tuning: String,
+    /// Views the configuration was scored on (with their user samples), comma-separated.
+    pub views: String,
+}
+
+/// Distinct configurations of the ok records, in method-key order.
+fn configurations(run: &Run) -> Vec<ConfigEntry> {
+    let mut by: BTreeMap<(String, String), (ConfigEntry, Vec<String>)> = BTreeMap::new();
+    for r in run.records.iter().filter(|r| r.status == crate::record::Status::Ok) {
+        let params = serde_json::to_string(&r.params).unwrap_or_default();
+        let key = row_key(&r.method);
+        let e = by.entry((key.clone(), params.clone())).or_insert_with(|| {
+            (
+                ConfigEntry {
+                    key,
+                    display: r.method.display.clone(),
+                    quadrant: r.method.quadrant.clone(),
+                    params,
+                    tuning: format!(
+                        "{} trial(s), budget {}, selected by {} on validation",
+                        r.tuning.trials, r.tuning.budget, r.tuning.select_by
+                    ),
+                    views: String::new(),
+                },
+                Vec::new(),
+            )
+        });
+        let v = if r.user_sample == "all" {
+            r.view.clone()
+        } else {
+            format!("{} ({})", r.view, r.user_sample)
+        };
+        if !e.1.contains(&v) {
+            e.1.push(v);
+        }
+    }
+    by.into_values()
+        .map(|(mut c, mut v)| {
+            v.sort();
+            c.views = v.join(", ");
+            c
+        })
+        .collect()
 }
 
 /// A metric column.
@@ -256,7 +317,15 @@ pub fn build(run: &Run, opts: &ReportOptions) -> crate::Result<Leaderboard> {
             format!("quadrec leaderboard: {}", suites.join(", "))
         }
     });
-    Ok(Leaderboard { title, n_records: run.records.len(), tables, robustness, environments, notes })
+    Ok(Leaderboard {
+        title,
+        n_records: run.records.len(),
+        tables,
+        robustness,
+        environments,
+        configurations: configurations(run),
+        notes,
+    })
 }
 
 fn build_table(

@@ -220,6 +220,13 @@ fn one_table_per_protocol_with_values_ci_and_failed_rows() {
         ["10.00", "1.50", "0.250", "2.000", "123.5k", "512 MiB", "0"]
     );
     assert_eq!(rows[0][n - 1], "ok");
+    // The configurations section: one entry per method and distinct params, with its views.
+    let keys: Vec<&str> = lb.configurations.iter().map(|c| c.key.as_str()).collect();
+    assert_eq!(keys, ["bpr", "llmrank", "sasrec"], "ok records only, TIGER failed");
+    assert!(lb.configurations.iter().all(|c| c.params == "{}"));
+    assert!(lb.configurations[0].views.contains("full"), "{:?}", lb.configurations[0]);
+    let md = quadrec_report::render::markdown::render(&lb);
+    assert!(md.contains("## Configurations and budgets"));
 }
 
 #[test]

@@ -118,6 +118,21 @@ pub fn render(lb: &Leaderboard) -> String {
         }
         o.push_str("</tbody>\n</table>\n</section>\n");
     }
+    if !lb.configurations.is_empty() {
+        o.push_str("<section id=\"configs\">\n<h2>Configurations and budgets</h2>\n<p>The resolved params of each method's selected trial (every budget is a param) and where it was scored.</p>\n<table>\n<thead><tr><th>Method</th><th>Quadrant</th><th>Params</th><th>Tuning</th><th>Views</th></tr></thead>\n<tbody>\n");
+        for c in &lb.configurations {
+            let _ = writeln!(
+                o,
+                "<tr><td class=\"t\">{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td></tr>",
+                esc(&c.key),
+                esc(&c.quadrant),
+                esc(&c.params),
+                esc(&c.tuning),
+                esc(&c.views)
+            );
+        }
+        o.push_str("</tbody>\n</table>\n</section>\n");
+    }
     if !lb.notes.is_empty() {
         o.push_str("<section id=\"notes\">\n<h2>Notes</h2>\n<ul>\n");
         for n in &lb.notes {

@@ -62,6 +62,20 @@ pub fn render(lb: &Leaderboard) -> String {
         }
         o.push('\n');
     }
+    if !lb.configurations.is_empty() {
+        o.push_str("## Configurations and budgets\n\nThe resolved params of each method's selected trial (every budget is a param: epochs, k-shot sizes, LoRA steps, beams, generated tokens) and where it was scored.\n\n| Method | Quadrant | Params | Tuning | Views |\n|---|---|---|---|---|\n");
+        for c in &lb.configurations {
+            o.push_str(&format!(
+                "| {} | {} | {} | {} | {} |\n",
+                md(&c.key),
+                md(&c.quadrant),
+                md(&c.params),
+                md(&c.tuning),
+                md(&c.views)
+            ));
+        }
+        o.push('\n');
+    }
     if !lb.notes.is_empty() {
         o.push_str("## Notes\n\n");
         for n in &lb.notes {
