@@ -46,8 +46,31 @@ fn valid_values() -> String {
     }
 }
 
-/// Backend from `BURN_DEVICE` (unset or empty: flex).
+thread_local! {
+    /// Per-thread override set by [`with_backend`] (tests compare backends in one process
+    /// without mutating the environment).
+    static OVERRIDE: std::cell::Cell<Option<BackendKind>> = const { std::cell::Cell::new(None) };
+}
+
+/// Run `f` with `kind` as the backend of every fit started on this thread inside `f`,
+/// whatever `BURN_DEVICE` says (scoring uses the device the fit chose).
+pub fn with_backend<R>(kind: BackendKind, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<BackendKind>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            OVERRIDE.with(|o| o.set(self.0));
+        }
+    }
+    let _restore = Restore(OVERRIDE.with(|o| o.replace(Some(kind))));
+    f()
+}
+
+/// Backend from `BURN_DEVICE` (unset or empty: flex), unless [`with_backend`] overrides it on
+/// this thread.
 pub fn backend_from_env() -> Result<BackendKind, DeviceError> {
+    if let Some(kind) = OVERRIDE.with(|o| o.get()) {
+        return Ok(kind);
+    }
     let v = std::env::var("BURN_DEVICE").unwrap_or_default();
     parse_backend(&v)
 }

@@ -20,13 +20,21 @@ use serde::{Deserialize, Serialize};
 const ID: &str = "lr";
 
 /// LR params.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LrParams {
+    /// Add the (history item x target item) conjunction features (see the file header).
+    pub cross: bool,
     /// Example construction.
     pub data: CtrData,
     /// Optimisation.
     pub train: TrainConfig,
+}
+
+impl Default for LrParams {
+    fn default() -> Self {
+        LrParams { cross: true, data: CtrData::default(), train: TrainConfig::default() }
+    }
 }
 
 /// LR weights.
@@ -64,10 +72,48 @@ impl CtrNet for LrNet {
     }
 }
 
+/// LR with (history item x target item) conjunction weights.
+#[derive(Module, Debug)]
+pub struct LrCrossNet {
+    base: LrNet,
+    /// `[(n_items + 1) * n_items, 1]`: row `h * n_items + i` = weight of (history h, target i);
+    /// rows of the padding history item `n_items` are masked out.
+    w_cross: Param<Tensor<2>>,
+    n_items: usize,
+}
+
+impl LrCrossNet {
+    /// First-order weights as [`LrNet::new`], conjunction weights zero.
+    pub fn new(rng: &mut ChaCha8Rng, nu: u32, ni: u32, device: &burn::tensor::Device) -> Self {
+        let n = ni as usize;
+        LrCrossNet {
+            base: LrNet::new(rng, nu, ni, device),
+            w_cross: const_param(0.0, [(n + 1) * n, 1], device),
+            n_items: n,
+        }
+    }
+}
+
+impl CtrNet for LrCrossNet {
+    fn logits(&self, x: &CtrTensors, _rng: Option<&mut ChaCha8Rng>) -> Tensor<2> {
+        let [b, h] = x.hist.dims();
+        // Flat conjunction index hist[b, j] * n_items + item[b]: [B, H].
+        let idx = x.hist.clone().mul_scalar(self.n_items as i64)
+            + x.item.clone().reshape([b, 1]).expand([b, h]);
+        let w = self.w_cross.val().select(0, idx.reshape([b * h])).reshape([b, h, 1])
+            * x.hist_mask.clone();
+        self.base.linear(x) + w.sum_dim(1).reshape([b, 1]) / x.hist_count.clone()
+    }
+}
+
 /// Registry constructor.
 pub fn build(v: &serde_json::Value) -> Result<Box<dyn Method>, ParamsError> {
     let p: LrParams = parse_params(ID, v)?;
-    Ok(Box::new(CtrMethod::new(ID, p.data, p.train, LrNet::new)))
+    Ok(if p.cross {
+        Box::new(CtrMethod::new(ID, p.data, p.train, LrCrossNet::new))
+    } else {
+        Box::new(CtrMethod::new(ID, p.data, p.train, LrNet::new))
+    })
 }
 
 /// Smoke params.
