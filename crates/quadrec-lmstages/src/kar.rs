@@ -6,10 +6,10 @@
 //! task, quadrant Q2 (frozen LM, CRM at inference). Pipeline:
 //!
 //! 1. SmolLM2-135M-Instruct writes, greedily, (a) for each item a short factual description
-//!    (genre, themes, audience) from its title/year/genres (template `kar/item/v1`), and (b) for
+//!    (genre, themes, audience) from its title/year/genres (template `kar/item/v2`), and (b) for
 //!    each user a preference summary from the user's TRAIN history only (last `history_items`
 //!    train items with their train ratings, plus the user's side features; template
-//!    `kar/user/v1`). Texts are cached on disk by prompt hash (`generate.rs`): a rerun costs no
+//!    `kar/user/v2`). Texts are cached on disk by prompt hash (`generate.rs`): a rerun costs no
 //!    LM call and gives the same text.
 //! 2. MiniLM encodes the texts (disk-cached too).
 //! 3. The vectors enter the parent DeepFM as dense fields (target item knowledge, mean history
@@ -46,14 +46,14 @@ pub const ID: &str = "kar";
 
 /// Item-knowledge prompt (KAR's factual-knowledge prompt, shortened for a 135M model).
 pub const ITEM_TEMPLATE: PromptTemplate = PromptTemplate {
-    name: "kar/item/v1",
-    text: "<|im_start|>system\nYou are a film expert. Answer in two short sentences.<|im_end|>\n<|im_start|>user\nIntroduce the movie {item}. Describe its genre, main themes, mood and target audience.<|im_end|>\n<|im_start|>assistant\n",
+    name: "kar/item/v2",
+    text: "<|im_start|>system\nYou are a film expert. Answer in one short sentence.<|im_end|>\n<|im_start|>user\nDescribe the movie {item}: its genre, main themes, mood and target audience.<|im_end|>\n<|im_start|>assistant\n{item} is a",
 };
 
 /// User-preference prompt (KAR's preference-reasoning prompt, shortened).
 pub const USER_TEMPLATE: PromptTemplate = PromptTemplate {
-    name: "kar/user/v1",
-    text: "<|im_start|>system\nYou are a film expert. Answer in two short sentences.<|im_end|>\n<|im_start|>user\nA user ({profile}) rated these movies, oldest first (1-5 stars):\n{history}\nAnalyse this user's movie preferences: favourite genres, themes, moods and what they dislike.<|im_end|>\n<|im_start|>assistant\n",
+    name: "kar/user/v2",
+    text: "<|im_start|>system\nYou are a film expert. Answer in two short sentences.<|im_end|>\n<|im_start|>user\nA user ({profile}) rated these movies, oldest first (1-5 stars):\n{history}\nIn one sentence, what kinds of movies does this user like and dislike?<|im_end|>\n<|im_start|>assistant\nThis user enjoys",
 };
 
 /// KAR params.
@@ -74,6 +74,10 @@ pub struct KarParams {
     pub history_items: usize,
     /// Prompts decoded together.
     pub gen_batch: usize,
+    /// Seed of the user sample when `user_budget` > 0 (a param rather than the cell seed, so
+    /// that every seed of a suite and the precompute command use the same users and share the
+    /// generation cache).
+    pub user_sample_seed: u64,
 }
 
 impl Default for KarParams {
@@ -82,10 +86,11 @@ impl Default for KarParams {
             backbone: DenseDeepFmParams::default(),
             item_budget: 0,
             user_budget: 0,
-            item_max_new_tokens: 48,
-            user_max_new_tokens: 48,
+            item_max_new_tokens: 32,
+            user_max_new_tokens: 32,
             history_items: 15,
-            gen_batch: 8,
+            gen_batch: 16,
+            user_sample_seed: 0,
         }
     }
 }
@@ -135,6 +140,11 @@ pub struct Kar {
 }
 
 impl Kar {
+    /// An unfitted KAR caching its generated texts under `cache_dir`.
+    pub fn new(p: KarParams, cache_dir: std::path::PathBuf) -> Self {
+        Kar { p, fitted: None, tokens: 0, texts: KarTexts::default(), cache_dir, lm_calls: 0 }
+    }
+
     /// Generate (or read from the cache) the texts of `train` under the budgets.
     pub fn write_texts(
         &mut self,
@@ -155,7 +165,9 @@ impl Kar {
         let mut users: Vec<u32> =
             (0..train.n_users()).filter(|&u| !train.user_items(u).is_empty()).collect();
         if self.p.user_budget > 0 && self.p.user_budget < users.len() {
-            users.shuffle(&mut ctx.seed.child("kar/users").rng());
+            users.shuffle(
+                &mut quadrec_core::Seed::new(self.p.user_sample_seed).child("kar/users").rng(),
+            );
             users.truncate(self.p.user_budget);
             users.sort_unstable();
         }
@@ -180,9 +192,22 @@ impl Kar {
             generator.cache_hits.load(Ordering::Relaxed),
             t0.elapsed().as_secs_f64()
         )));
+        // The encoded text is the answer: the template's assistant prefix plus the continuation.
+        let answer = |prompt: &str, cont: String| -> String {
+            let tail = prompt.rsplit("<|im_start|>assistant\n").next().unwrap_or("");
+            format!("{tail} {cont}")
+        };
         Ok(KarTexts {
-            items: items.into_iter().zip(it).collect(),
-            users: users.into_iter().zip(ut).collect(),
+            items: items
+                .into_iter()
+                .zip(ip.iter().zip(it))
+                .map(|(i, (p, c))| (i, answer(p, c)))
+                .collect(),
+            users: users
+                .into_iter()
+                .zip(up.iter().zip(ut))
+                .map(|(u, (p, c))| (u, answer(p, c)))
+                .collect(),
         })
     }
 }
