@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use crate::aggregate::{Collector, check_ranking_metrics, top_depth, user_values};
 use crate::error::{EvalError, Result};
 use crate::metrics::{MetricContext, MetricSpec};
-use crate::ranking::{RowInput, TIE_POLICY, rank_row};
+use crate::ranking::{RowInput, Scratch, TIE_POLICY, rank_row};
 use crate::results::{EvalFlags, EvalReport};
 
 /// One user's candidate-list query.
@@ -60,7 +60,7 @@ where
         }
         let ranked: Vec<Result<Ranked>> = (0..qs.len())
             .into_par_iter()
-            .map_init(Vec::new, |scratch, i| {
+            .map_init(Scratch::default, |scratch, i| {
                 let q = &qs[i];
                 let inp = RowInput {
                     user: q.user,

@@ -1,12 +1,98 @@
 //! Fairness and long-tail analysis: the gap of any per-user metric between user groups (groups
 //! given by the caller from a side feature: gender, age band, activity level...) and long-tail
 //! item sets for the `tail_share@K` metric.
+//!
+//! # Gap metric names
+//! A gap is a derived metric with its own parseable name, `gap(METRIC,FEATURE)`, e.g.
+//! `gap(ndcg@10,gender)`: METRIC is any per-user metric name of the table (canonicalised, so
+//! `GAP( NDCG@10 , Gender )` reads as `gap(ndcg@10,gender)`), FEATURE is a lower-case label of
+//! the side feature (`[a-z0-9_]+`) that names the user grouping the caller supplies. Its value is
+//! max - min of the per-group means ([`group_gap`]); [`EvalReport::add_group_gap`] appends it to
+//! a report's summary under that name (n_users = users with a group and a defined value).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EvalError, Result};
+use crate::metrics::{Compute, MetricSpec, parse_metric};
+use crate::results::{EvalReport, SummaryValue};
+
+/// A parsed gap metric name `gap(METRIC,FEATURE)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GapSpec {
+    /// The per-user metric whose group means are compared.
+    pub metric: MetricSpec,
+    /// Side feature that defines the groups (lower case, `[a-z0-9_]+`).
+    pub feature: String,
+}
+
+impl GapSpec {
+    /// Parse `gap(ndcg@10,gender)` (case-insensitive, spaces around parts allowed).
+    pub fn parse(name: &str) -> Result<Self> {
+        let bad = |reason: &str| EvalError::BadMetricSpec {
+            name: name.to_string(),
+            reason: format!("{reason}; expected `gap(METRIC,FEATURE)`, e.g. `gap(ndcg@10,gender)`"),
+        };
+        let lower = name.trim().to_ascii_lowercase();
+        let inner = lower
+            .strip_prefix("gap(")
+            .and_then(|r| r.strip_suffix(')'))
+            .ok_or_else(|| bad("not a gap metric"))?;
+        let (m, f) = inner.split_once(',').ok_or_else(|| bad("missing `,FEATURE`"))?;
+        let metric = parse_metric(m)?;
+        if !matches!(metric.def.compute, Compute::PerUser(_) | Compute::Generation(_)) {
+            return Err(bad(&format!("`{}` has no per-user values", metric.name())));
+        }
+        let feature = f.trim().to_string();
+        if feature.is_empty()
+            || !feature.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            return Err(bad(&format!("feature `{}` is not [a-z0-9_]+", f.trim())));
+        }
+        Ok(GapSpec { metric, feature })
+    }
+
+    /// Canonical name, `gap(ndcg@10,gender)`; parses back to the same spec.
+    pub fn name(&self) -> String {
+        format!("gap({},{})", self.metric.name(), self.feature)
+    }
+}
+
+impl std::fmt::Display for GapSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+impl EvalReport {
+    /// Compute the gap of `spec.metric` between the groups `group_of(user)` (`None` = user
+    /// excluded) over this report's per-user values and append it to the summary under
+    /// `spec.name()`. Errors if the metric is not in the report, if the name is already in the
+    /// summary, or if fewer than 2 groups have values.
+    pub fn add_group_gap(
+        &mut self,
+        spec: &GapSpec,
+        group_of: impl Fn(u32) -> Option<String>,
+    ) -> Result<GroupGap> {
+        let name = spec.name();
+        if self.summary.iter().any(|s| s.metric == name) {
+            return Err(EvalError::BadMetricSpec { name, reason: "already in the summary".into() });
+        }
+        let values =
+            self.per_user.column(&spec.metric.name()).ok_or_else(|| EvalError::BadMetricSpec {
+                name: name.clone(),
+                reason: format!("metric `{}` is not in this report", spec.metric.name()),
+            })?;
+        let labels: Vec<Option<String>> =
+            self.per_user.users.iter().map(|&u| group_of(u)).collect();
+        let refs: Vec<Option<&str>> = labels.iter().map(|l| l.as_deref()).collect();
+        let g = group_gap(values, &refs)?;
+        let n_users = g.groups.values().map(|(n, _)| n).sum();
+        self.summary.push(SummaryValue { metric: name, value: g.gap, n_users });
+        Ok(g)
+    }
+}
 
 /// Per-group means of one metric and the largest gap between groups.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -144,6 +230,71 @@ mod tests {
         assert_eq!(r.gap, 0.75);
         assert_eq!((r.best.as_str(), r.worst.as_str()), ("F", "M"));
         assert!(group_gap(&v, &[Some("F"); 5]).is_err());
+    }
+
+    #[test]
+    fn gap_names_parse_and_round_trip() {
+        let g = GapSpec::parse(" GAP( NDCG@10 , Gender )").unwrap();
+        assert_eq!(g.name(), "gap(ndcg@10,gender)");
+        assert_eq!(GapSpec::parse(&g.name()).unwrap(), g);
+        assert_eq!(GapSpec::parse("gap(mrr,age_band)").unwrap().metric.k, None);
+        for bad in [
+            "gap(ndcg@10)",
+            "gap(ndgc@10,gender)",
+            "gap(ndcg@10,gen der)",
+            "ndcg@10",
+            "gap(coverage@10,gender)",
+            "gap(ndcg,gender)",
+        ] {
+            assert!(GapSpec::parse(bad).is_err(), "{bad}");
+        }
+        let e = GapSpec::parse("gap(ndcg@10)").unwrap_err().to_string();
+        assert!(e.contains("gap(METRIC,FEATURE)"), "{e}");
+    }
+
+    #[test]
+    fn gap_is_added_to_report_summary() {
+        use crate::metrics::{MetricContext, parse_metrics};
+        use crate::{FullRankingOptions, FullRankingQuery, evaluate_full};
+        // 4 users x 4 items, score = item id; user u's target is item u: ranks 4, 3, 2, 1, so
+        // hr@2 = [0, 0, 1, 1]; users 0, 2 are "f", 1, 3 are "m": means 0.5, 0.5 -> gap 0;
+        // users 0, 1 "a" (mean 0) and 2, 3 "b" (mean 1) -> gap 1.
+        let m = parse_metrics(&["hr@2"]).unwrap();
+        let t = [0u32, 1, 2, 3];
+        let qs: Vec<FullRankingQuery> = (0..4)
+            .map(|u| FullRankingQuery {
+                user: u,
+                targets: &t[u as usize..u as usize + 1],
+                seen: &[],
+            })
+            .collect();
+        let mut rep = evaluate_full(
+            &qs,
+            4,
+            &m,
+            &MetricContext::default(),
+            &FullRankingOptions::default(),
+            |_, out: &mut [f32]| -> std::result::Result<(), std::io::Error> {
+                for r in out.chunks_mut(4) {
+                    for (i, x) in r.iter_mut().enumerate() {
+                        *x = i as f32;
+                    }
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+        let sex = GapSpec::parse("gap(hr@2,sex)").unwrap();
+        let g =
+            rep.add_group_gap(&sex, |u| Some(if u % 2 == 0 { "f" } else { "m" }.into())).unwrap();
+        assert_eq!(g.gap, 0.0);
+        let half = GapSpec::parse("gap(hr@2,half)").unwrap();
+        rep.add_group_gap(&half, |u| Some(if u < 2 { "a" } else { "b" }.into())).unwrap();
+        assert_eq!(rep.value("gap(hr@2,half)"), Some(1.0));
+        assert_eq!(rep.value("gap(hr@2,sex)"), Some(0.0));
+        assert!(rep.add_group_gap(&half, |_| None).is_err()); // already there
+        let mrr = GapSpec::parse("gap(mrr,half)").unwrap();
+        assert!(rep.add_group_gap(&mrr, |_| Some("a".into())).is_err()); // not in report
     }
 
     #[test]

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use crate::aggregate::{Collector, check_ranking_metrics, top_depth, user_values};
 use crate::error::{EvalError, Result};
 use crate::metrics::{MetricContext, MetricSpec};
-use crate::ranking::{MASK_BITS, RowInput, TIE_POLICY, masked, rank_row};
+use crate::ranking::{MASK_BITS, RowInput, Scratch, TIE_POLICY, masked, rank_row};
 use crate::results::{EvalFlags, EvalReport};
 
 /// One user's full-ranking query.
@@ -89,14 +89,25 @@ where
         let ranked: Vec<Result<Ranked>> = out
             .par_chunks_mut(n)
             .zip(qs.par_iter())
-            .map_init(Vec::new, |scratch, (row, q)| {
+            .map_init(Scratch::default, |scratch, (row, q)| {
                 let (n_masked, collisions) = if opts.mask_seen { mask_row(row, q) } else { (0, 0) };
-                let pos: Vec<usize> = q.targets.iter().map(|&t| t as usize).collect();
+                // Target positions = item ids; on the stack for the usual short lists.
+                let mut small = [0usize; 8];
+                let long: Vec<usize>;
+                let pos: &[usize] = if q.targets.len() <= small.len() {
+                    for (p, &t) in small.iter_mut().zip(q.targets) {
+                        *p = t as usize;
+                    }
+                    &small[..q.targets.len()]
+                } else {
+                    long = q.targets.iter().map(|&t| t as usize).collect();
+                    &long
+                };
                 let inp = RowInput {
                     user: q.user,
                     scores: row,
                     items: None,
-                    target_pos: &pos,
+                    target_pos: pos,
                     n_relevant: q.targets.len() as u64,
                     n_masked,
                     depth,
@@ -136,10 +147,17 @@ fn validate(q: &FullRankingQuery<'_>, n_items: u32) -> Result<()> {
     if let Some(s) = q.seen.iter().find(|&&s| s >= n_items) {
         return bad(format!("seen item {s} out of range (n_items = {n_items})"));
     }
-    let mut t = q.targets.to_vec();
-    t.sort_unstable();
-    if let Some(w) = t.windows(2).find(|w| w[0] == w[1]) {
-        return bad(format!("target item {} listed twice", w[0]));
+    // Duplicates: pairwise for short lists (the usual 1-10 targets, no allocation), sorted copy
+    // otherwise.
+    let dup = if q.targets.len() <= 16 {
+        q.targets.iter().enumerate().find(|&(i, t)| q.targets[..i].contains(t)).map(|(_, &t)| t)
+    } else {
+        let mut t = q.targets.to_vec();
+        t.sort_unstable();
+        t.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
+    };
+    if let Some(t) = dup {
+        return bad(format!("target item {t} listed twice"));
     }
     Ok(())
 }

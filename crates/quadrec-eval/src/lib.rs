@@ -37,7 +37,7 @@ pub mod trec;
 
 pub use candidates::{CandidateQuery, evaluate_candidates};
 pub use error::{EvalError, Result};
-pub use fairness::{GroupGap, LongTail, group_gap};
+pub use fairness::{GapSpec, GroupGap, LongTail, group_gap};
 pub use full::{FullRankingOptions, FullRankingQuery, evaluate_full};
 pub use generation::{GenerationUser, evaluate_generation};
 pub use metrics::{

@@ -217,23 +217,62 @@ pub(crate) struct RowInput<'a> {
     pub tie_seed: u64,
 }
 
+/// Per-thread buffers of [`rank_row`], reused across rows so that ranking a row allocates only
+/// its results (small catalogues make per-row allocations a visible share of the time).
+#[derive(Default)]
+pub(crate) struct Scratch {
+    /// Candidate (score, position) pairs of the top-K selection.
+    buf: Vec<(f32, u32)>,
+    /// Block maxima of the top-K lower bound.
+    maxima: Vec<f32>,
+    /// Sort keys (score order, position) of the block-bound top-K selection.
+    keys: Vec<u64>,
+    /// Block maxima keys, then indices of the blocks to revisit.
+    blocks: Vec<u32>,
+}
+
 /// Rank one row: count, for each distinct relevant score, the candidates above and tied; select
 /// the concrete top `depth` with a threshold buffer and `select_nth_unstable_by` (O(n), no sort
 /// of the row). `scratch` is reused across rows of one thread.
-pub(crate) fn rank_row(inp: &RowInput<'_>, scratch: &mut Vec<(f32, u32)>) -> Result<UserRanking> {
+pub(crate) fn rank_row(inp: &RowInput<'_>, scratch: &mut Scratch) -> Result<UserRanking> {
     let s = inp.scores;
     let item_at = |p: usize| -> u32 { inp.items.map_or(p as u32, |it| it[p]) };
 
     // NaN check fused into the vectorised counting pass below: masked entries are our NaNs.
     let mut n_nan = usize::MAX;
 
-    // Distinct relevant scores, best first.
-    let mut tscores: Vec<f32> = inp.target_pos.iter().map(|&p| s[p]).collect();
     if let Some(p) = inp.target_pos.iter().find(|&&p| s[p].is_nan()) {
         return Err(EvalError::NanScore { user: inp.user, item: item_at(*p) });
     }
+    let mut groups: Vec<TieGroup> = Vec::with_capacity(inp.target_pos.len());
+    if let &[p] = inp.target_pos {
+        // One relevant item present (leave-one-out): one counting pass, no intermediate lists.
+        let (above, size, nan) = count_pass(s, s[p]);
+        groups.push(TieGroup { above, size, relevant: 1 });
+        n_nan = nan;
+    } else {
+        rank_groups(inp, &mut groups, &mut n_nan);
+    }
+
+    if n_nan == usize::MAX {
+        n_nan = s.iter().map(|x| x.is_nan() as usize).sum::<usize>(); // no targets present
+    }
+    if n_nan != inp.n_masked {
+        let p = s.iter().position(|x| x.is_nan() && x.to_bits() != MASK_BITS).unwrap_or(0);
+        return Err(EvalError::NanScore { user: inp.user, item: item_at(p) });
+    }
+    let n_candidates = (s.len() - n_nan) as u64;
+    let top = top_k(inp, scratch);
+    Ok(UserRanking { user: inp.user, n_relevant: inp.n_relevant, n_candidates, groups, top })
+}
+
+/// Tie groups of several relevant items (any number of distinct scores); sets `n_nan` when the
+/// row was scanned.
+fn rank_groups(inp: &RowInput<'_>, groups: &mut Vec<TieGroup>, n_nan: &mut usize) {
+    let s = inp.scores;
+    // Distinct relevant scores, best first.
+    let mut tscores: Vec<f32> = inp.target_pos.iter().map(|&p| s[p]).collect();
     tscores.sort_by(|a, b| b.total_cmp(a));
-    let mut groups: Vec<TieGroup> = Vec::new();
     let mut distinct: Vec<(f32, u64)> = Vec::new(); // (score, relevant count)
     for &t in &tscores {
         match distinct.last_mut() {
@@ -244,11 +283,11 @@ pub(crate) fn rank_row(inp: &RowInput<'_>, scratch: &mut Vec<(f32, u32)>) -> Res
     if distinct.len() <= 8 {
         for &(t, r) in &distinct {
             let (above, size, nan) = count_pass(s, t);
-            n_nan = nan;
+            *n_nan = nan;
             groups.push(TieGroup { above, size, relevant: r });
         }
     } else {
-        n_nan = s.iter().map(|x| x.is_nan() as usize).sum::<usize>();
+        *n_nan = s.iter().map(|x| x.is_nan() as usize).sum::<usize>();
         // Many targets: one pass with a binary search over the ascending distinct scores.
         let asc: Vec<f32> = distinct.iter().rev().map(|d| d.0).collect();
         let mut greater_hist = vec![0u64; asc.len() + 1];
@@ -275,17 +314,6 @@ pub(crate) fn rank_row(inp: &RowInput<'_>, scratch: &mut Vec<(f32, u32)>) -> Res
             groups.push(TieGroup { above: above_asc[i], size: eq[i], relevant: r });
         }
     }
-
-    if n_nan == usize::MAX {
-        n_nan = s.iter().map(|x| x.is_nan() as usize).sum::<usize>(); // no targets present
-    }
-    if n_nan != inp.n_masked {
-        let p = s.iter().position(|x| x.is_nan() && x.to_bits() != MASK_BITS).unwrap_or(0);
-        return Err(EvalError::NanScore { user: inp.user, item: item_at(p) });
-    }
-    let n_candidates = (s.len() - n_nan) as u64;
-    let top = top_k(inp, scratch);
-    Ok(UserRanking { user: inp.user, n_relevant: inp.n_relevant, n_candidates, groups, top })
 }
 
 /// One branch-free pass (LLVM vectorises it): candidates strictly above `t`, equal to `t`, and
@@ -314,72 +342,130 @@ const HEAP_MAX_DEPTH: usize = 256;
 /// never a sort of the row:
 /// - usual case (row long enough): a lower bound of the K-th best score from block maxima (the
 ///   K-th largest of the maxima of >= K blocks: those K blocks hold >= K scores at or above it),
-///   one vectorised pass collecting the scores >= bound, then `select_nth_unstable_by`;
+///   then only the blocks whose maximum reaches the bound (about K of them) are scanned;
 /// - short rows: a bounded min-heap (small K) or a threshold buffer with `select_nth_unstable_by`.
-fn top_k(inp: &RowInput<'_>, buf: &mut Vec<(f32, u32)>) -> Vec<(u32, f32)> {
+fn top_k(inp: &RowInput<'_>, scratch: &mut Scratch) -> Vec<(u32, f32)> {
     let k = inp.depth;
     if k == 0 {
         return Vec::new();
     }
     let n = inp.scores.len();
-    let block = ((n / (16 * k)) & !7).clamp(8, 1024);
-    if n / block >= k {
-        return top_k_block_bound(inp, buf, block);
+    // Small blocks keep the bound tight (about K blocks, ~K + a few scores, are revisited); the
+    // selection among the n / block maxima is on u32 keys, cheaper than another pass over the row
+    // up to a few thousand blocks, hence the growth with n / K.
+    let block = ((n / (64 * k)) & !7).clamp(16, 1024);
+    // Blocks of `top_k_block_bound`: 8 per whole tile of 8 * block scores, plus the remainder.
+    let n_blocks = 8 * (n / (8 * block)) + usize::from(!n.is_multiple_of(8 * block));
+    if n_blocks >= k {
+        return top_k_block_bound(inp, scratch, block);
     }
-    if k <= HEAP_MAX_DEPTH { top_k_heap(inp) } else { top_k_select(inp, buf) }
+    if k <= HEAP_MAX_DEPTH { top_k_heap(inp) } else { top_k_select(inp, &mut scratch.buf) }
 }
 
-fn top_k_block_bound(
-    inp: &RowInput<'_>,
-    buf: &mut Vec<(f32, u32)>,
-    block: usize,
-) -> Vec<(u32, f32)> {
+fn top_k_block_bound(inp: &RowInput<'_>, scratch: &mut Scratch, block: usize) -> Vec<(u32, f32)> {
     let (k, user, seed, s) = (inp.depth, inp.user, inp.tie_seed, inp.scores);
     let item_at = |p: u32| -> u32 { inp.items.map_or(p, |it| it[p as usize]) };
-    // Block maxima with 8 independent lanes (vectorises to max instructions); NaN never wins.
-    let mut maxima: Vec<f32> = s
-        .chunks(block)
-        .map(|b| {
-            let mut acc = [f32::NEG_INFINITY; 8];
-            let mut it = b.chunks_exact(8);
-            for c in &mut it {
-                for j in 0..8 {
-                    acc[j] = if c[j] > acc[j] { c[j] } else { acc[j] };
-                }
-            }
-            let mut m = acc.iter().fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m });
-            for &x in it.remainder() {
-                if x > m {
-                    m = x;
-                }
-            }
-            m
-        })
-        .collect();
-    // K-th largest block maximum: a lower bound of the K-th best score.
-    maxima.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
-    let bound = maxima[k - 1];
-    buf.clear();
-    for (ci, chunk) in s.chunks(CHUNK).enumerate() {
-        if chunk.iter().map(|&x| (x >= bound) as u32).sum::<u32>() == 0 {
-            continue;
-        }
-        for (j, &x) in chunk.iter().enumerate() {
-            if x >= bound {
-                buf.push((x, (ci * CHUNK + j) as u32));
+    let Scratch { keys, maxima, blocks, .. } = scratch;
+    // Blocks are lane columns of tiles: a tile is `block` consecutive runs of 8 scores, and
+    // block (tile, lane) holds the scores at tile + 8 r + lane, r < block. So all 8 maxima of a
+    // tile come from element-wise maxima of its runs (vectorised, no horizontal reduction); the
+    // remainder after the last whole tile (< 8 block scores) is one more block. NaN never wins.
+    let tile = 8 * block;
+    let n_tiles = s.len() / tile;
+    maxima.clear();
+    for t in s.chunks_exact(tile) {
+        let mut acc = [f32::NEG_INFINITY; 8];
+        for c in t.chunks_exact(8) {
+            for j in 0..8 {
+                acc[j] = if c[j] > acc[j] { c[j] } else { acc[j] };
             }
         }
+        maxima.extend_from_slice(&acc);
     }
-    let better = |a: &(f32, u32), b: &(f32, u32)| -> std::cmp::Ordering {
-        b.0.total_cmp(&a.0)
-            .then_with(|| tie_key(seed, user, item_at(b.1)).cmp(&tie_key(seed, user, item_at(a.1))))
+    let rest = &s[n_tiles * tile..];
+    if !rest.is_empty() {
+        maxima.push(rest.iter().fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m }));
+    }
+    // K-th largest block maximum (selection on u32 keys): a lower bound of the K-th best score.
+    blocks.clear();
+    blocks.extend(maxima.iter().map(|&m| desc_key(m)));
+    blocks.select_nth_unstable(k - 1);
+    let bound = from_desc_key(blocks[k - 1]);
+    // Blocks that may hold a score >= bound, compacted branch-free (`blocks` is reused).
+    let mut nb = 0usize;
+    for (b, &m) in maxima.iter().enumerate() {
+        blocks[nb] = b as u32;
+        nb += usize::from(m >= bound);
+    }
+    // Branch-free collection inside those blocks: every entry is written at `len`, which only
+    // advances on a hit (NaN = masked fails `>=`). `keys` holds >= n entries (sized once per
+    // thread). A key sorts ascending in `total_cmp`-descending score order, then by position.
+    if keys.len() < s.len() {
+        keys.resize(s.len(), 0);
+    }
+    let mut len = 0usize;
+    let mut hit = |p: usize, x: f32, len: &mut usize| {
+        keys[*len] = (u64::from(desc_key(x)) << 32) | p as u64;
+        *len += usize::from(x >= bound);
     };
-    if buf.len() > k {
-        buf.select_nth_unstable_by(k - 1, better);
-        buf.truncate(k);
+    for &b in &blocks[..nb] {
+        let b = b as usize;
+        if b < 8 * n_tiles {
+            let start = (b / 8) * tile + b % 8;
+            for p in (start..start + tile).step_by(8) {
+                hit(p, s[p], &mut len);
+            }
+        } else {
+            for (p, &x) in rest.iter().enumerate() {
+                hit(n_tiles * tile + p, x, &mut len);
+            }
+        }
     }
-    buf.sort_unstable_by(better);
-    buf.iter().map(|&(x, p)| (item_at(p), x)).collect()
+    let mut sel: &mut [u64] = &mut keys[..len];
+    // Long buffers (heavy ties at the bound): select the K-th first, keeping every entry tied
+    // with it (the tie-break below may move any of them into the list).
+    if sel.len() > 4 * k {
+        sel.select_nth_unstable(k - 1);
+        let kth = sel[k - 1] >> 32;
+        let mut m = k;
+        for i in k..sel.len() {
+            if sel[i] >> 32 == kth {
+                sel.swap(m, i);
+                m += 1;
+            }
+        }
+        sel = &mut sel[..m];
+    }
+    sel.sort_unstable();
+    // Runs of equal scores reaching into the first K: order by tie key (larger key wins).
+    let mut i = 0;
+    while i < k.min(sel.len()) {
+        let hi = sel[i] >> 32;
+        let j = i + sel[i..].iter().take_while(|&&x| x >> 32 == hi).count();
+        if j - i > 1 {
+            sel[i..j].sort_unstable_by_key(|&x| {
+                std::cmp::Reverse(tie_key(seed, user, item_at(x as u32)))
+            });
+        }
+        i = j;
+    }
+    sel.iter().take(k).map(|&x| (item_at(x as u32), s[(x as u32) as usize])).collect()
+}
+
+/// Sort key of a non-NaN score: ascending keys = descending scores in `f32::total_cmp` order.
+#[inline]
+fn desc_key(x: f32) -> u32 {
+    let b = x.to_bits();
+    // total_cmp's monotone map: flip all bits of negatives, set the sign bit of positives.
+    let asc = if b >> 31 == 1 { !b } else { b | 0x8000_0000 };
+    !asc
+}
+
+/// Inverse of [`desc_key`].
+#[inline]
+fn from_desc_key(key: u32) -> f32 {
+    let asc = !key;
+    f32::from_bits(if asc >> 31 == 1 { asc & 0x7fff_ffff } else { !asc })
 }
 
 const CHUNK: usize = 16;
@@ -508,7 +594,7 @@ mod tests {
             depth,
             tie_seed: 9,
         };
-        rank_row(&inp, &mut Vec::new()).unwrap()
+        rank_row(&inp, &mut Scratch::default()).unwrap()
     }
 
     #[test]
@@ -598,7 +684,7 @@ mod tests {
             depth: 10,
             tie_seed: 9,
         };
-        let r = rank_row(&inp, &mut Vec::new()).unwrap();
+        let r = rank_row(&inp, &mut Scratch::default()).unwrap();
         let mut all: Vec<(u32, f32)> = scores
             .iter()
             .enumerate()
@@ -608,6 +694,53 @@ mod tests {
         all.sort_by(|a, b| b.1.total_cmp(&a.1));
         assert_eq!(r.top, all[..10].to_vec());
         assert_eq!(r.n_candidates, 400 - n_masked as u64);
+    }
+
+    #[test]
+    fn every_top_k_path_matches_full_sort_on_random_rows() {
+        // Row lengths around the tile size (8 * 16) and its multiples, with remainders; few
+        // distinct values (tie groups straddle the cutoff) and masked entries.
+        let mut state = 0x9E37_79B9u64;
+        let mut next = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) as u32
+        };
+        for &n in &[20usize, 127, 128, 129, 300, 1682, 2049] {
+            for &distinct in &[3u32, 50, 100_000] {
+                let mut scores: Vec<f32> = (0..n).map(|_| (next() % distinct) as f32).collect();
+                let mut n_masked = 0;
+                for x in scores.iter_mut() {
+                    if next() % 5 == 0 {
+                        *x = masked();
+                        n_masked += 1;
+                    }
+                }
+                let mut all: Vec<(u32, f32)> = scores
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, x)| !x.is_nan())
+                    .map(|(i, &x)| (i as u32, x))
+                    .collect();
+                all.sort_by(|a, b| {
+                    b.1.total_cmp(&a.1).then_with(|| tie_key(9, 3, b.0).cmp(&tie_key(9, 3, a.0)))
+                });
+                for depth in [1, 5, 20, 64, 100] {
+                    let inp = RowInput {
+                        user: 3,
+                        scores: &scores,
+                        items: None,
+                        target_pos: &[],
+                        n_relevant: 1,
+                        n_masked,
+                        depth,
+                        tie_seed: 9,
+                    };
+                    let r = rank_row(&inp, &mut Scratch::default()).unwrap();
+                    let want = &all[..depth.min(all.len())];
+                    assert_eq!(r.top, want, "n {n}, distinct {distinct}, depth {depth}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -635,7 +768,7 @@ mod tests {
             depth: 2,
             tie_seed: 0,
         };
-        let e = rank_row(&inp, &mut Vec::new()).unwrap_err();
+        let e = rank_row(&inp, &mut Scratch::default()).unwrap_err();
         assert!(matches!(e, EvalError::NanScore { user: 4, item: 1 }), "{e}");
     }
 }

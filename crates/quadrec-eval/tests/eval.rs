@@ -147,6 +147,27 @@ fn wilcoxon_and_permutation_match_scipy() {
 }
 
 #[test]
+fn exact_wilcoxon_with_ties_and_zeros_matches_scipy_permutation() {
+    // scipy.stats.wilcoxon(..., method=PermutationMethod(n_resamples=inf)): exact sign-flip
+    // distribution of the observed mid-ranks (script: tests/golden/make_wilcoxon_ties.py).
+    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/wilcoxon_ties.json");
+    let g: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+    let vecf = |v: &Value| -> Vec<f64> {
+        v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    };
+    let cases = g["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 6);
+    for (i, w) in cases.iter().enumerate() {
+        let r = wilcoxon_signed_rank(&vecf(&w["a"]), &vecf(&w["b"]), false).unwrap();
+        assert_eq!(r.method, WilcoxonMethod::Exact, "case {i}");
+        assert_eq!(r.n as u64, w["n_nonzero"].as_u64().unwrap(), "case {i}");
+        close(r.w_plus, w["w_plus"].as_f64().unwrap(), &format!("ties {i} W+"));
+        close(r.statistic, w["statistic"].as_f64().unwrap(), &format!("ties {i} statistic"));
+        close(r.p_value, w["pvalue"].as_f64().unwrap(), &format!("ties {i} p"));
+    }
+}
+
+#[test]
 fn report_round_trips_through_parquet() {
     let metrics = parse_metrics(&["ndcg@5", "mrr", "coverage@5"]).unwrap();
     let targets: Vec<Vec<u32>> = (0..50u32).map(|u| vec![u % 40, (u * 7 + 3) % 40]).collect();

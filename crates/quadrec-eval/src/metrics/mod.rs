@@ -1,6 +1,7 @@
 //! The explicit metric table. A metric is one file with one `DEF` constant and one line in
 //! [`METRICS`]; names parse as `name` or `name@K` (`ndcg@10`, `mrr`, `mrr@20`, `auc`).
-//! Unknown names fail with a "did you mean" hint and the list of known names.
+//! Unknown names fail with a "did you mean" hint and the list of known names. Group gaps have
+//! their own spelling, `gap(ndcg@10,gender)` ([`crate::fairness::GapSpec`]).
 //!
 //! Kinds (which evaluator can compute them):
 //! - [`MetricKind::Ranking`]: per-user values from a [`UserRanking`] (full, candidates, generation);
@@ -177,6 +178,14 @@ impl std::fmt::Display for MetricSpec {
 /// Parse one metric name such as `NDCG@10`, `mrr`, `auc` (case-insensitive).
 pub fn parse_metric(name: &str) -> Result<MetricSpec> {
     let lower = name.trim().to_ascii_lowercase();
+    if lower.starts_with("gap(") {
+        return Err(EvalError::BadMetricSpec {
+            name: name.to_string(),
+            reason: "a group-gap metric needs user groups: parse it with `GapSpec::parse` and \
+                     add it with `EvalReport::add_group_gap` (see `fairness`)"
+                .into(),
+        });
+    }
     let (base, k) = match lower.split_once('@') {
         Some((b, k)) => (b.to_string(), Some(k.to_string())),
         None => (lower.clone(), None),
@@ -271,5 +280,7 @@ mod tests {
         assert!(parse_metric("hr@x").is_err());
         assert!(parse_metrics(&["mrr", "MRR"]).is_err());
         assert_eq!(parse_metric("mrr@20").unwrap().k, Some(20));
+        let e = parse_metric("gap(ndcg@10,gender)").unwrap_err().to_string();
+        assert!(e.contains("GapSpec::parse"), "{e}");
     }
 }
