@@ -6,6 +6,7 @@
 
 pub mod common;
 pub mod kshot;
+pub mod kshot_crm;
 pub mod likelihood;
 pub mod rella;
 pub mod tallrec;
@@ -46,6 +47,7 @@ pub const SCORING_TABLE: &[MethodEntry] = &[
     lm!(likelihood::ID, "LM likelihood", Task::ItemScoring, Quadrant::Q3, Family::LanguageModel, false, likelihood::LikelihoodParams, likelihood::build, likelihood::smoke),
     lm!(twotower::ID_ZS, "Two-tower MiniLM (zero-shot)", Task::ItemScoring, Quadrant::Q3, Family::LanguageModel, false, twotower::TwoTowerZsParams, twotower::build_zs, twotower::smoke_zs),
     lm!(twotower::ID_FT, "Two-tower MiniLM (contrastive LoRA)", Task::ItemScoring, Quadrant::Q4, Family::LanguageModel, true, twotower::TwoTowerFtParams, twotower::build_ft, twotower::smoke_ft),
+    lm!(kshot_crm::ID, "CRM on k-shot rows", Task::ItemScoring, Quadrant::Conventional, Family::Ctr, true, kshot_crm::KShotCrmParams, kshot_crm::build, kshot_crm::smoke),
 ];
 
 #[cfg(test)]

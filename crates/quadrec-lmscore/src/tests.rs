@@ -108,6 +108,16 @@ fn check_scores(e: &MethodEntry, m: &dyn Method, train: &TrainView) -> Vec<f32> 
     full
 }
 
+/// Two fits with the same seed give bit-identical scores for the same call.
+fn check_same_seed_same_scores(e: &MethodEntry, a: &dyn Method, train: &TrainView, seed: u64) {
+    let b = fit(e, train, seed, serde_json::json!({}));
+    let q = UserQuery { user: 0, history: train.user_items(0) };
+    let (mut x, mut y) = ([0f32; 3], [0f32; 3]);
+    a.score_items(&q, &[1, 5, 11], &mut x).unwrap();
+    b.score_items(&q, &[1, 5, 11], &mut y).unwrap();
+    assert_eq!(x, y, "{}: same seed, different scores", e.id);
+}
+
 #[test]
 fn registry_ids_and_params() {
     check_unique_ids(SCORING_TABLE);
@@ -172,15 +182,8 @@ fn tallrec_zero_shot_uses_the_tokenizers_yes_no_and_scores_probabilities() {
     let full = check_scores(e, m.as_ref(), &train);
     assert!(full.iter().all(|&s| (0.0..=1.0).contains(&s)), "P(Yes) outside [0, 1]");
     assert!(full.iter().any(|&s| s != full[0]), "constant scores");
-    // Same fit again: bit-identical scores.
-    let m2 = fit(e, &train, 1, serde_json::json!({}));
-    let q = [
-        UserQuery { user: 0, history: train.user_items(0) },
-        UserQuery { user: 2, history: train.user_items(2) },
-    ];
-    let mut again = [0f32; 3];
-    m2.score_items(&q[0], &[1, 5, 11], &mut again).unwrap();
-    assert_eq!(again, [full[1], full[5], full[11]]);
+    check_same_seed_same_scores(e, m.as_ref(), &train, 1);
+    let q = [UserQuery { user: 0, history: train.user_items(0) }];
     // The concrete type exposes ids and the mass outside Yes/No.
     let mut yes_no = YesNoMethod::new(crate::tallrec::YesNoConfig {
         id: "tallrec-zs",
@@ -245,13 +248,22 @@ fn likelihood_and_two_tower_score_every_item() {
     let train = tiny();
     for id in ["rella-zs", "likelihood", "twotower-zs", "twotower-ft"] {
         let e = find_entry(SCORING_TABLE, id).unwrap();
-        let a = check_scores(e, fit(e, &train, 4, serde_json::json!({})).as_ref(), &train);
+        let m = fit(e, &train, 4, serde_json::json!({}));
+        let a = check_scores(e, m.as_ref(), &train);
         assert!(a.iter().any(|&s| s != a[0]), "{id}: constant scores");
-        // Same seed, same scores (a second fit, a few items).
-        let m2 = fit(e, &train, 4, serde_json::json!({}));
-        let mut b = [0f32; 3];
-        m2.score_items(&UserQuery { user: 0, history: train.user_items(0) }, &[1, 5, 11], &mut b)
-            .unwrap();
-        assert_eq!(b, [a[1], a[5], a[11]], "{id}: same seed, different scores");
+        check_same_seed_same_scores(e, m.as_ref(), &train, 4);
     }
+}
+
+#[test]
+fn kshot_crm_trains_the_crm_on_the_same_rows() {
+    let train = tiny();
+    let e = find_entry(SCORING_TABLE, "kshot-crm").unwrap();
+    let m = fit(e, &train, 6, serde_json::json!({}));
+    check_scores(e, m.as_ref(), &train);
+    check_same_seed_same_scores(e, m.as_ref(), &train, 6);
+    // An unknown CRM id fails at build time, listing the valid ones.
+    let bad = serde_json::json!({"crm": "dinn"});
+    let err = e.build_with(&[("test", &bad)]).err().expect("unknown crm rejected").to_string();
+    assert!(err.contains("did you mean `din`"), "{err}");
 }
