@@ -20,6 +20,8 @@ fn load() -> Result<(quadrec_split::TrainView, quadrec_split::HeldOut), Box<dyn 
     let raw = b.fetch_raw(&quadrec_assets::FetchOptions::from_env())?;
     let d = quadrec_data::process::process(b.name, raw, &(b.spec)())?;
     let s = Split::make(&d, &SplitSpec::Loo)?;
+    // Compare with the `split_hash` of the run's records: same split, same targets.
+    eprintln!("dataset {} split {}", d.id, s.id());
     Ok(s.into_parts(&d))
 }
 
