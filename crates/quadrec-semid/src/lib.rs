@@ -2,8 +2,10 @@
 //!
 //! - [`rqvae`]: the RQ-VAE and the collision level (unique tuple per item).
 //! - [`trie`]: the trie of valid tuples and the lock-step beam search (constrained or not).
+//! - [`net`]: the code-token generator (causal Transformer with a key/value cache).
 //! - [`tiger`]: the `tiger` method (generator, training objective, scoring, generated outputs).
 
+pub mod net;
 pub mod rqvae;
 pub mod tiger;
 pub mod trie;

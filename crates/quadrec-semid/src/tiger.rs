@@ -40,21 +40,19 @@
 //! RQ-VAE with EMA codebooks (see `rqvae.rs`); Adam with a constant learning rate instead of
 //! inverse-square-root decay; far fewer steps on CPU (recorded params).
 
+use crate::net::{Context, TigerNet, Vocab};
 use crate::rqvae::{RqVaeConfig, SemanticIds, fit_semantic_ids};
-use crate::trie::{Trie, beam_search};
-use burn::module::{Module, Param};
-use burn::nn::{LayerNorm, LayerNormConfig};
-use burn::tensor::activation::log_softmax;
+use crate::trie::{Request, Trie, beam_search};
+use burn::module::Module;
 use burn::tensor::{Device, Tensor};
+#[cfg(test)]
 use quadrec_core::Seed;
 use quadrec_method::{
     FitContext, FitEvent, FitReport, Method, MethodError, ParamsError, Provenance, TrainView,
     UserQuery, parse_params,
 };
-use quadrec_models::blocks::{TransformerLayer, Window, attention_bias, pack_windows};
-use quadrec_models::common::{
-    check_items, check_out, check_queries, dropout, int_tensor, normal_param, to_vec,
-};
+use quadrec_models::blocks::{Window, pack_windows};
+use quadrec_models::common::{check_items, check_out, check_queries, int_tensor, to_vec};
 use quadrec_models::train::{Objective, TrainConfig, fit};
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -134,86 +132,15 @@ impl Default for TigerParams {
     }
 }
 
-/// Token layout of the code vocabulary: level `l` code `c` is token `offsets[l] + c`; the
-/// padding token is `pad = sum(sizes)`.
-#[derive(Clone, Debug, PartialEq)]
-struct Vocab {
-    sizes: Vec<usize>,
-    offsets: Vec<usize>,
-    pad: usize,
-}
-
-impl Vocab {
-    fn new(sizes: Vec<usize>) -> Self {
-        let mut offsets = Vec::with_capacity(sizes.len());
-        let mut acc = 0;
-        for &s in &sizes {
-            offsets.push(acc);
-            acc += s;
-        }
-        Vocab { sizes, offsets, pad: acc }
+/// Tokens of the last `n` items of `history`, left-padded to `n * width`.
+fn context_tokens(v: &Vocab, ids: &SemanticIds, history: &[u32], n: usize) -> Vec<i64> {
+    let w = v.width();
+    let h = &history[history.len().saturating_sub(n)..];
+    let mut out = vec![v.pad as i64; (n - h.len()) * w];
+    for &i in h {
+        out.extend(ids.tuple(i).iter().enumerate().map(|(l, &c)| v.token(l, c)));
     }
-    fn width(&self) -> usize {
-        self.sizes.len()
-    }
-    /// Tokens of the last `n` items of `history`, left-padded to `n * width`.
-    fn context(&self, ids: &SemanticIds, history: &[u32], n: usize) -> Vec<i64> {
-        let w = self.width();
-        let h = &history[history.len().saturating_sub(n)..];
-        let mut v = vec![self.pad as i64; (n - h.len()) * w];
-        for &i in h {
-            for (l, &c) in ids.tuple(i).iter().enumerate() {
-                v.push((self.offsets[l] + c as usize) as i64);
-            }
-        }
-        v
-    }
-}
-
-/// The generator network.
-#[derive(Module, Debug)]
-pub struct TigerNet {
-    /// `[vocab + 1, d]` code-token embeddings (last row = padding); tied output layer.
-    tok: Param<Tensor<2>>,
-    /// `[(max_history + 1) * width, d]` absolute slot embeddings.
-    pos: Param<Tensor<2>>,
-    ln: LayerNorm,
-    layers: Vec<TransformerLayer>,
-}
-
-impl TigerNet {
-    /// Hidden states `[B, T, d]` of token windows `ids` `[B, T]` (causal, padding masked).
-    fn hidden(
-        &self,
-        ids: &[i64],
-        b: usize,
-        t: usize,
-        pad: usize,
-        drop: f64,
-        rng: &mut Option<&mut ChaCha8Rng>,
-    ) -> Tensor<3> {
-        let device = self.tok.val().device();
-        let d = self.tok.val().dims()[1];
-        let e =
-            self.tok.val().select(0, int_tensor(ids.to_vec(), [b * t], &device)).reshape([b, t, d]);
-        let pos = self.pos.val().slice([0..t, 0..d]).unsqueeze_dim::<3>(0);
-        let mut x = self.ln.forward(e + pos);
-        if let Some(r) = rng.as_deref_mut() {
-            x = dropout(x, drop, r);
-        }
-        let bias = attention_bias(ids, b, t, pad as i64, true, &device);
-        for layer in &self.layers {
-            x = layer.forward(x, bias.clone(), drop, drop, rng);
-        }
-        x
-    }
-
-    /// Log-probabilities `[n, sizes[l]]` of level `l` codes from hidden rows `h` `[n, d]`.
-    fn level_logp(&self, h: Tensor<2>, v: &Vocab, l: usize) -> Tensor<2> {
-        let d = self.tok.val().dims()[1];
-        let w = self.tok.val().slice([v.offsets[l]..v.offsets[l] + v.sizes[l], 0..d]);
-        log_softmax(h.matmul(w.transpose()), 1)
-    }
+    out
 }
 
 /// Frozen TIGER scorer.
@@ -235,36 +162,47 @@ impl TigerScorer {
         self.ids.n_items() as u32
     }
 
-    /// Beam search for the queries; answers the model per level in chunks of sequences.
-    fn beams(&self, queries: &[UserQuery]) -> Vec<crate::trie::BeamOutput> {
+    /// Encode the queries' histories once (context cache).
+    fn context(&self, queries: &[UserQuery]) -> Context {
         let n = self.p.max_history;
-        let ctx: Vec<Vec<i64>> =
-            queries.iter().map(|q| self.vocab.context(&self.ids, q.history, n)).collect();
         let v = &self.vocab;
+        let ids: Vec<i64> =
+            queries.iter().flat_map(|q| context_tokens(v, &self.ids, q.history, n)).collect();
+        self.net.context(ids, queries.len(), n * v.width(), v.pad)
+    }
+
+    /// Beam search for the queries: the history once per query, then each level's beams run
+    /// only their prefix tokens against the cached history.
+    fn beams(&self, queries: &[UserQuery]) -> Vec<crate::trie::BeamOutput> {
+        let v = &self.vocab;
+        let ctx = self.context(queries);
         beam_search(
             queries.len(),
             &self.trie,
             &v.sizes,
             self.p.beams,
             self.p.constrained,
-            |reqs: &[(usize, Vec<u32>)]| {
+            |reqs: &[Request]| {
                 let level = reqs[0].1.len();
-                let t = n * v.width() + level;
                 let mut out = Vec::with_capacity(reqs.len());
-                for ch in reqs.chunks(512) {
-                    let mut ids = Vec::with_capacity(ch.len() * t);
-                    for (q, prefix) in ch {
-                        ids.extend_from_slice(&ctx[*q]);
-                        ids.extend(
-                            prefix
-                                .iter()
-                                .enumerate()
-                                .map(|(l, &c)| (v.offsets[l] + c as usize) as i64),
-                        );
-                    }
-                    let h = self.net.hidden(&ids, ch.len(), t, v.pad, 0.0, &mut None);
+                if level == 0 {
+                    // One request per query, in query order: the context's last state.
+                    let of: Vec<i64> = reqs.iter().map(|(q, _)| *q as i64).collect();
+                    let idx = int_tensor(of, [reqs.len()], &ctx.last.device());
+                    let lp = to_vec(self.net.level_logp(ctx.last.clone().select(0, idx), v, 0));
+                    out.extend(lp.chunks(v.sizes[0]).map(|r| r.to_vec()));
+                    return out;
+                }
+                for ch in reqs.chunks(1024) {
+                    let of: Vec<usize> = ch.iter().map(|(q, _)| *q).collect();
+                    let toks: Vec<i64> = ch
+                        .iter()
+                        .flat_map(|(_, p)| p.iter().enumerate().map(|(l, &c)| v.token(l, c)))
+                        .collect();
+                    let h = self.net.extend(&ctx, &of, &toks, level, v.pad); // [R, level, d]
                     let d = h.dims()[2];
-                    let last = h.slice([0..ch.len(), t - 1..t, 0..d]).reshape([ch.len(), d]);
+                    let last =
+                        h.slice([0..ch.len(), level - 1..level, 0..d]).reshape([ch.len(), d]);
                     let lp = to_vec(self.net.level_logp(last, v, level));
                     out.extend(lp.chunks(v.sizes[level]).map(|r| r.to_vec()));
                 }
@@ -275,28 +213,29 @@ impl TigerScorer {
 
     /// Exact tuple log-probabilities of `items` for one history.
     fn exact(&self, history: &[u32], items: &[u32]) -> Vec<f32> {
-        let n = self.p.max_history;
         let v = &self.vocab;
         let w = v.width();
-        let ctx = v.context(&self.ids, history, n);
-        let t = n * w + w - 1;
+        let ctx = self.context(&[UserQuery { user: 0, history }]);
+        let first = to_vec(self.net.level_logp(ctx.last.clone(), v, 0)); // [sizes[0]]
         let mut out = Vec::with_capacity(items.len());
-        for ch in items.chunks(256) {
-            let mut ids = Vec::with_capacity(ch.len() * t);
-            for &i in ch {
-                ids.extend_from_slice(&ctx);
-                let tup = self.ids.tuple(i);
-                ids.extend((0..w - 1).map(|l| (v.offsets[l] + tup[l] as usize) as i64));
-            }
-            let h = self.net.hidden(&ids, ch.len(), t, v.pad, 0.0, &mut None);
-            let d = h.dims()[2];
-            let mut acc = vec![0f32; ch.len()];
-            for l in 0..w {
-                let p = n * w - 1 + l;
-                let hl = h.clone().slice([0..ch.len(), p..p + 1, 0..d]).reshape([ch.len(), d]);
-                let lp = to_vec(self.net.level_logp(hl, v, l));
-                for (k, &i) in ch.iter().enumerate() {
-                    acc[k] += lp[k * v.sizes[l] + self.ids.tuple(i)[l] as usize];
+        for ch in items.chunks(512) {
+            let mut acc: Vec<f32> =
+                ch.iter().map(|&i| first[self.ids.tuple(i)[0] as usize]).collect();
+            if w > 1 {
+                let of = vec![0usize; ch.len()];
+                let toks: Vec<i64> = ch
+                    .iter()
+                    .flat_map(|&i| (0..w - 1).map(move |l| (l, self.ids.tuple(i)[l])))
+                    .map(|(l, c)| v.token(l, c))
+                    .collect();
+                let h = self.net.extend(&ctx, &of, &toks, w - 1, v.pad); // [M, w-1, d]
+                let d = h.dims()[2];
+                for l in 1..w {
+                    let hl = h.clone().slice([0..ch.len(), l - 1..l, 0..d]).reshape([ch.len(), d]);
+                    let lp = to_vec(self.net.level_logp(hl, v, l));
+                    for (k, &i) in ch.iter().enumerate() {
+                        acc[k] += lp[k * v.sizes[l] + self.ids.tuple(i)[l] as usize];
+                    }
                 }
             }
             out.extend(acc);
@@ -424,7 +363,7 @@ fn token_windows(seqs: &[Vec<u32>], ids: &SemanticIds, v: &Vocab, p: &TigerParam
         while hi > 0 && (p.max_windows_per_user == 0 || k < p.max_windows_per_user) {
             let start = hi.saturating_sub(n);
             let lo = hi.saturating_sub(stride);
-            let toks = v.context(ids, &s[start..hi], n); // [len]
+            let toks = context_tokens(v, ids, &s[start..hi], n); // [len]
             let first_item_slot = n - (hi - start); // slot of s[start]
             let mut targets = vec![-1i64; len - 1];
             for j in lo..hi {
@@ -481,7 +420,7 @@ impl Objective for TigerObjective {
     }
     fn loss(&self, m: &TigerNet, b: &TigerBatch, rng: &mut ChaCha8Rng) -> Tensor<1> {
         let t = self.seq_len();
-        let h = m.hidden(&b.ids, b.b, t, self.vocab.pad, self.p.dropout, &mut Some(rng));
+        let (h, _) = m.hidden(&b.ids, b.b, t, self.vocab.pad, self.p.dropout, &mut Some(rng));
         let d = h.dims()[2];
         let h = h.reshape([b.b * t, d]);
         let total: usize = b.by_level.iter().map(|(p, _)| p.len()).sum();
@@ -583,17 +522,16 @@ impl Tiger {
         let mlp: usize = widths.windows(2).map(|w| w[0] * w[1] + w[1]).sum();
         let rq_params = (2 * mlp + rq.levels * rq.codebook_size * rq.latent_dim) as u64;
         let mut rng = ctx.seed.child("tiger/init").rng();
-        let d = p.hidden_size;
-        let net = TigerNet {
-            tok: normal_param(&mut rng, [vocab.pad + 1, d], 0.02, &device),
-            pos: normal_param(&mut rng, [(p.max_history + 1) * vocab.width(), d], 0.02, &device),
-            ln: LayerNormConfig::new(d).with_epsilon(1e-12).init(&device),
-            layers: (0..p.n_layers)
-                .map(|_| {
-                    TransformerLayer::new(&mut rng, d, p.n_heads, p.inner_size, 1e-12, &device)
-                })
-                .collect(),
-        };
+        let net = TigerNet::new(
+            &mut rng,
+            &vocab,
+            (p.max_history + 1) * vocab.width(),
+            p.hidden_size,
+            p.n_layers,
+            p.n_heads,
+            p.inner_size,
+            &device,
+        );
         let seqs: Vec<Vec<u32>> =
             (0..train.n_users()).map(|u| train.user_items(u).to_vec()).collect();
         let ids = Arc::new(ids);
@@ -794,6 +732,43 @@ mod tests {
             assert!((out[k] - ex[i as usize]).abs() < 1e-4);
         }
         assert_eq!(ids.n_items(), n);
+    }
+
+    /// The key/value-cached path (history once, then the tuple tokens) gives the same tuple
+    /// log-probabilities as one uncached forward pass over history + tuple.
+    #[test]
+    fn cached_scoring_equals_a_full_forward_pass() {
+        let cfg = PlantedConfig::tiny();
+        let data = Planted::generate(&cfg, Seed(23));
+        let (emb, dim) = planted_embeddings(&cfg, 4);
+        let mut p = smoke();
+        p["scoring"] = serde_json::json!("exact");
+        let m = fit_for_test(p, &data.train, &emb, dim, Seed(5));
+        let f = m.fitted.as_ref().unwrap();
+        let (v, n) = (&f.vocab, f.p.max_history);
+        let w = v.width();
+        let hist = data.test_history(2);
+        let items: Vec<u32> = (0..data.train.n_items()).collect();
+        let cached = f.exact(hist, &items);
+        for &i in &items[..8] {
+            let mut ids = context_tokens(v, &f.ids, hist, n);
+            let tup = f.ids.tuple(i);
+            ids.extend((0..w - 1).map(|l| v.token(l, tup[l])));
+            let t = ids.len();
+            let (h, _) = f.net.hidden(&ids, 1, t, v.pad, 0.0, &mut None);
+            let d = h.dims()[2];
+            let mut lp = 0f32;
+            for l in 0..w {
+                let pos = n * w - 1 + l;
+                let hl = h.clone().slice([0..1, pos..pos + 1, 0..d]).reshape([1, d]);
+                lp += to_vec(f.net.level_logp(hl, v, l))[tup[l] as usize];
+            }
+            assert!(
+                (lp - cached[i as usize]).abs() < 1e-4,
+                "item {i}: {lp} vs {}",
+                cached[i as usize]
+            );
+        }
     }
 
     #[test]
