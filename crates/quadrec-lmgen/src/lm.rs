@@ -133,9 +133,25 @@ impl Decoder {
         if prompt.is_empty() {
             return Err(DecodeError("beam_search: empty prompt".into()));
         }
-        let beams = beams.max(1);
         let mut cache = self.model.new_cache();
         let lp = self.feed(prompt, &mut cache);
+        Ok(self.beam_search_from(cache, lp, beams, max_new, stop, trie, length_norm))
+    }
+
+    /// [`Decoder::beam_search`] after a prompt already run into `cache`, whose next-token
+    /// log-probs are `lp` (lets callers share a prompt prefix between several searches).
+    #[allow(clippy::too_many_arguments)]
+    pub fn beam_search_from(
+        &self,
+        cache: KvCache,
+        lp: Vec<f32>,
+        beams: usize,
+        max_new: usize,
+        stop: &[u32],
+        trie: Option<&TitleTrie>,
+        length_norm: bool,
+    ) -> Vec<Hypothesis> {
+        let beams = beams.max(1);
         struct Live {
             tokens: Vec<u32>,
             logprob: f64,
@@ -235,7 +251,7 @@ impl Decoder {
                 .then(a.tokens.cmp(&b.tokens))
         });
         done.truncate(beams);
-        Ok(done)
+        done
     }
 
     /// Next-token logits (raw) at the end of each prompt, for prompts that share a long token
@@ -357,13 +373,12 @@ impl Default for SftParams {
 /// One training example: prompt ids and target ids (the loss covers the target only).
 pub type Example = (Vec<u32>, Vec<u32>);
 
-/// LoRA fine-tuning of a copy of `base`. `examples` are drawn with replacement from the seed
+/// LoRA fine-tuning of a fresh copy of SmolLM2 (loaded on the autodiff device). `examples` are drawn with replacement from the seed
 /// tree each step. After each step whose 1-based number is a multiple of `probe_every` (and
 /// after the last step), `on_probe(step, inference copy)` is called; it returns the validation
 /// value (`None` = not probed) and the state with the best value is returned (the last state
 /// when nothing was probed). Returns (model, per-step losses, best step, best value).
 pub fn sft(
-    base: &Llama,
     examples: &[Example],
     p: &SftParams,
     seed: Seed,
@@ -376,7 +391,9 @@ pub fn sft(
     let kind =
         quadrec_models::device::backend_from_env().map_err(|e| DecodeError(e.to_string()))?;
     let dev = quadrec_models::device::train_device(kind);
-    let mut m = base.clone().to_device(&dev);
+    // A fresh load on the autodiff device: a copy of the shared inference model moved there
+    // would leave its parameters untracked. The shared copy is never mutated.
+    let (mut m, _) = quadrec_lm::load_smollm2(&dev).map_err(|e| DecodeError(e.to_string()))?;
     let cfg = LoraConfig {
         rank: p.lora_rank,
         alpha: p.lora_alpha,

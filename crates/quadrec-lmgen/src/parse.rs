@@ -32,6 +32,9 @@ pub struct Parsed {
     pub out_of_range: usize,
     /// Non-empty segments that matched nothing.
     pub unparsed: usize,
+    /// Every non-empty segment in output order: the candidate it named (repeats included) or
+    /// `None` (out of range / unparsed). The generation metrics read this.
+    pub segments: Vec<Option<usize>>,
 }
 
 impl Parsed {
@@ -120,6 +123,7 @@ pub fn parse_ranking(text: &str, titles: &[String]) -> Parsed {
                 Some(_) => None,
                 None => match_title(seg, &norm),
             });
+        p.segments.push(hit);
         match hit {
             Some(i) if seen[i] => p.duplicates += 1,
             Some(i) => {
@@ -200,6 +204,7 @@ mod tests {
         let p = parse_ranking("2, 2, 1, 2, Heat, 3", &titles());
         assert_eq!(p.order, vec![1, 0, 2]);
         assert_eq!(p.duplicates, 3);
+        assert_eq!(p.segments, vec![Some(1), Some(1), Some(0), Some(1), Some(2), Some(2)]);
         assert_eq!(fill(&p.order, &[0, 1, 2, 3, 4]), vec![1, 0, 2, 3, 4]);
     }
 
@@ -210,6 +215,7 @@ mod tests {
         // 0, 6 and 21 are out of range; the 8-digit number is not read as an index at all.
         assert_eq!(p.out_of_range, 3);
         assert_eq!(p.unparsed, 1);
+        assert_eq!(p.segments, vec![None, None, None, Some(4), None]);
     }
 
     #[test]
