@@ -61,5 +61,16 @@ mod tests {
             harness::check_fit_and_scores(e);
             harness::check_deterministic(e);
         }
+        // The text-only (inductive) variant of SASRec-Text takes the other code path.
+        let e = quadrec_method::find_entry(STAGES_TABLE, sasrec_text::ID).unwrap();
+        let text_only = MethodEntry {
+            smoke_params: || {
+                let mut v = sasrec_text::smoke();
+                v["with_ids"] = serde_json::json!(false);
+                v
+            },
+            ..*e
+        };
+        harness::check_fit_and_scores(&text_only);
     }
 }
