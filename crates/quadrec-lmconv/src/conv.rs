@@ -92,12 +92,12 @@ pub enum ConvError {
 /// Prompt of the re-ranker (shared part); `{history}` may be empty (cold start).
 pub const RERANK_PREFIX: PromptTemplate = PromptTemplate {
     name: "conv/rerank-prefix/v1",
-    text: "{history}A user asks for a movie: \"{request}\"\n",
+    text: "{history}A user asks for a movie: \"{request}\"\nDoes the following candidate match the request? Answer Yes or No.\n",
 };
 /// Prompt of the re-ranker (per candidate).
 pub const RERANK_SUFFIX: PromptTemplate = PromptTemplate {
     name: "conv/rerank-suffix/v1",
-    text: "Candidate: {item}\nDoes the candidate match the request? Answer Yes or No.",
+    text: "Candidate: {item}",
 };
 /// System message of the re-ranker.
 pub const RERANK_SYSTEM: &str = "You are a movie recommender. Answer with Yes or No.";

@@ -38,12 +38,12 @@ use std::time::Instant;
 /// Prompt prefix (shared per user).
 pub const PIPE_PREFIX: PromptTemplate = PromptTemplate {
     name: "pipeline/yesno-prefix/v1",
-    text: "Movies the user watched, oldest first (rating out of 5 where known):\n{history}\n",
+    text: "Movies the user watched, oldest first (rating out of 5 where known):\n{history}\nWill the user enjoy the following movie? Answer Yes or No.\n",
 };
 /// Prompt suffix (per candidate).
 pub const PIPE_SUFFIX: PromptTemplate = PromptTemplate {
     name: "pipeline/yesno-suffix/v1",
-    text: "Will the user enjoy the movie {item}? Answer Yes or No.",
+    text: "Movie: {item}",
 };
 /// System message.
 pub const PIPE_SYSTEM: &str = "You are a movie recommender. Answer with Yes or No.";
