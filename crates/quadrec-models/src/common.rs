@@ -200,6 +200,108 @@ pub fn right_aligned(history: &[u32], max_len: usize, pad: i64) -> Vec<i64> {
     v
 }
 
+/// The model-specific half of a frozen scorer of the form
+/// `score(q, i) = <user_repr(q), item_i> (+ bias_i)` (MF, LightGCN, GRU4Rec, SASRec, BERT4Rec).
+/// [`frozen_dot_method!`] writes the `Method` half (input checks, chunking, refusing a refit)
+/// once for all of them, through [`dot_score_full`] and [`dot_score_items`].
+pub trait DotTower {
+    /// Queries per forward pass (bounds activation memory, e.g. `[chunk, H, L, L]` attention).
+    const CHUNK: usize = 512;
+    /// `[Q, d]` user representations of a chunk of at most [`Self::CHUNK`] queries.
+    fn user_repr(&self, queries: &[UserQuery]) -> Tensor<2>;
+    /// `[d, n_items]` item matrix.
+    fn item_t(&self) -> &Tensor<2>;
+    /// Per-item additive bias `[n_items]` (BERT4Rec's output bias), if any.
+    fn item_bias(&self) -> Option<&[f32]> {
+        None
+    }
+    /// `(n_users, n_items)` the scorer was fitted on.
+    fn shape(&self) -> (u32, u32);
+}
+
+/// `Method::score_full` of a [`DotTower`] scorer.
+pub fn dot_score_full<T: DotTower>(
+    id: &str,
+    t: &T,
+    queries: &[UserQuery],
+    out: &mut [f32],
+) -> Result<(), MethodError> {
+    let (n_users, n_items) = t.shape();
+    let n = n_items as usize;
+    check_out(id, queries.len() * n, out.len())?;
+    check_queries(id, queries, n_users, n_items)?;
+    for (qs, o) in queries.chunks(T::CHUNK).zip(out.chunks_mut(T::CHUNK * n)) {
+        dot_full(t.user_repr(qs), t.item_t(), o);
+        if let Some(b) = t.item_bias() {
+            for row in o.chunks_mut(n) {
+                row.iter_mut().zip(b).for_each(|(s, x)| *s += x);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `Method::score_items` of a [`DotTower`] scorer.
+pub fn dot_score_items<T: DotTower>(
+    id: &str,
+    t: &T,
+    q: &UserQuery,
+    items: &[u32],
+    out: &mut [f32],
+) -> Result<(), MethodError> {
+    let (n_users, n_items) = t.shape();
+    check_out(id, items.len(), out.len())?;
+    check_items(id, items, n_items)?;
+    check_queries(id, std::slice::from_ref(q), n_users, n_items)?;
+    dot_items(t.user_repr(std::slice::from_ref(q)), t.item_t(), items, out);
+    if let Some(b) = t.item_bias() {
+        out.iter_mut().zip(items).for_each(|(s, &i)| *s += b[i as usize]);
+    }
+    Ok(())
+}
+
+/// The error of refitting a frozen scorer.
+pub fn frozen_refit_error(method: &str) -> MethodError {
+    MethodError::Data {
+        method: method.into(),
+        message: "a frozen scorer cannot be refitted".into(),
+    }
+}
+
+/// `impl Method` for a [`DotTower`] scorer type with an `n_params: u64` field.
+macro_rules! frozen_dot_method {
+    ($ty:ty, $id:expr) => {
+        impl quadrec_method::Method for $ty {
+            fn fit(
+                &mut self,
+                _t: &quadrec_method::TrainView,
+                _c: &mut quadrec_method::FitContext,
+            ) -> Result<quadrec_method::FitReport, quadrec_method::MethodError> {
+                Err($crate::common::frozen_refit_error($id))
+            }
+            fn score_full(
+                &self,
+                queries: &[quadrec_method::UserQuery],
+                out: &mut [f32],
+            ) -> Result<(), quadrec_method::MethodError> {
+                $crate::common::dot_score_full($id, self, queries, out)
+            }
+            fn score_items(
+                &self,
+                q: &quadrec_method::UserQuery,
+                items: &[u32],
+                out: &mut [f32],
+            ) -> Result<(), quadrec_method::MethodError> {
+                $crate::common::dot_score_items($id, self, q, items, out)
+            }
+            fn n_parameters(&self) -> u64 {
+                self.n_params
+            }
+        }
+    };
+}
+pub(crate) use frozen_dot_method;
+
 /// The scoring half of `Method` for a trained method that keeps its fitted, frozen scorer in
 /// `self.fitted: Option<Scorer>` (the scorer has `score_full`, `score_items` and `n_params`):
 /// written once here instead of in every method file.

@@ -21,10 +21,7 @@
 //! (benchmarks/crm/README.md). RecBole's step holds far more masked slots (2048 prefixes).
 
 use crate::blocks::{TransformerLayer, attention_bias};
-use crate::common::{
-    check_items, check_out, check_queries, const_param, dropout, int_tensor, linear, normal_param,
-    right_aligned,
-};
+use crate::common::{const_param, dropout, int_tensor, linear, normal_param, right_aligned};
 use crate::train::{Objective, TrainConfig, fit};
 use burn::module::{Module, Param};
 use burn::nn::{LayerNorm, LayerNormConfig, Linear};
@@ -139,15 +136,21 @@ impl Bert4RecModel {
 #[derive(Debug)]
 pub struct Bert4RecScorer {
     model: Bert4RecModel,
+    /// `[d, n_items]` output item matrix (the input item embeddings, tied).
+    item_t: Tensor<2>,
+    /// `[n_items]` output bias.
+    bias: Vec<f32>,
     l: usize,
     n_users: u32,
     n_items: u32,
     n_params: u64,
 }
 
-impl Bert4RecScorer {
-    /// Full logits `[Q, n_items]`.
-    fn logits(&self, queries: &[UserQuery]) -> Tensor<2> {
+impl crate::common::DotTower for Bert4RecScorer {
+    /// Chunks bound the `[chunk, H, L, L]` attention tensors.
+    const CHUNK: usize = 256;
+    /// Head output `[Q, d]` at the mask slot appended after the history's last `L-1` items.
+    fn user_repr(&self, queries: &[UserQuery]) -> Tensor<2> {
         let n = self.n_items as usize;
         let (l, pad, mask) = (self.l, n as i64, n as i64 + 1);
         let ids: Vec<i64> = queries
@@ -160,45 +163,19 @@ impl Bert4RecScorer {
             .collect();
         let h = self.model.forward(&ids, queries.len(), l, n, (0.0, 0.0), &mut None);
         let [q, _, d] = h.dims();
-        self.model.logits(h.slice([0..q, l - 1..l, 0..d]).reshape([q, d]), n)
+        h.slice([0..q, l - 1..l, 0..d]).reshape([q, d])
+    }
+    fn item_t(&self) -> &Tensor<2> {
+        &self.item_t
+    }
+    fn item_bias(&self) -> Option<&[f32]> {
+        Some(&self.bias)
+    }
+    fn shape(&self) -> (u32, u32) {
+        (self.n_users, self.n_items)
     }
 }
-
-impl Method for Bert4RecScorer {
-    fn fit(&mut self, _t: &TrainView, _c: &mut FitContext) -> Result<FitReport, MethodError> {
-        Err(MethodError::Data {
-            method: ID.into(),
-            message: "a frozen scorer cannot be refitted".into(),
-        })
-    }
-    fn score_full(&self, queries: &[UserQuery], out: &mut [f32]) -> Result<(), MethodError> {
-        let n = self.n_items as usize;
-        check_out(ID, queries.len() * n, out.len())?;
-        check_queries(ID, queries, self.n_users, self.n_items)?;
-        for (qs, o) in queries.chunks(256).zip(out.chunks_mut(256 * n)) {
-            o.copy_from_slice(&crate::common::to_vec(self.logits(qs)));
-        }
-        Ok(())
-    }
-    fn score_items(
-        &self,
-        q: &UserQuery,
-        items: &[u32],
-        out: &mut [f32],
-    ) -> Result<(), MethodError> {
-        check_out(ID, items.len(), out.len())?;
-        check_items(ID, items, self.n_items)?;
-        check_queries(ID, std::slice::from_ref(q), self.n_users, self.n_items)?;
-        let row = crate::common::to_vec(self.logits(std::slice::from_ref(q)));
-        for (s, &i) in out.iter_mut().zip(items) {
-            *s = row[i as usize];
-        }
-        Ok(())
-    }
-    fn n_parameters(&self) -> u64 {
-        self.n_params
-    }
-}
+crate::common::frozen_dot_method!(Bert4RecScorer, ID);
 
 struct BertObjective {
     p: Bert4RecParams,
@@ -278,8 +255,11 @@ impl Objective for BertObjective {
     }
     fn freeze(&self, m: &Bert4RecModel) -> Result<Bert4RecScorer, MethodError> {
         let model = m.valid().to_device(&self.infer);
+        let d = model.item.val().dims()[1];
         Ok(Bert4RecScorer {
             n_params: model.num_params() as u64,
+            item_t: model.item.val().slice([0..self.n_items, 0..d]).transpose(),
+            bias: crate::common::to_vec(model.out_bias.val()),
             model,
             l: self.p.max_seq_length,
             n_users: self.n_users,

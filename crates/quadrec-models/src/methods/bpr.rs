@@ -7,10 +7,7 @@
 //! no L2 term. `score(u, i) = <p_u, q_i>`. Difference from RecBole: none intended; the history
 //! of a query is not used (MF has no input history), as in RecBole.
 
-use crate::common::{
-    check_items, check_out, check_queries, dot_full, dot_items, int_tensor, normal_param,
-    sample_negative, seen_sets,
-};
+use crate::common::{int_tensor, normal_param, sample_negative, seen_sets};
 use crate::train::{Objective, TrainConfig, fit};
 use burn::module::{Module, Param};
 use burn::tensor::activation::log_sigmoid;
@@ -74,41 +71,24 @@ impl MfScorer {
     }
 }
 
-impl Method for MfScorer {
-    fn fit(&mut self, _t: &TrainView, _c: &mut FitContext) -> Result<FitReport, MethodError> {
-        Err(MethodError::Data {
-            method: ID.into(),
-            message: "a frozen scorer cannot be refitted".into(),
-        })
-    }
-    fn score_full(&self, queries: &[UserQuery], out: &mut [f32]) -> Result<(), MethodError> {
-        check_out(ID, queries.len() * self.n_items as usize, out.len())?;
-        check_queries(ID, queries, self.n_users, self.n_items)?;
+impl crate::common::DotTower for MfScorer {
+    const CHUNK: usize = 4096;
+    fn user_repr(&self, queries: &[UserQuery]) -> Tensor<2> {
         let idx = int_tensor(
             queries.iter().map(|q| q.user as i64).collect(),
             [queries.len()],
             &self.user.device(),
         );
-        dot_full(self.user.clone().select(0, idx), &self.item_t, out);
-        Ok(())
+        self.user.clone().select(0, idx)
     }
-    fn score_items(
-        &self,
-        q: &UserQuery,
-        items: &[u32],
-        out: &mut [f32],
-    ) -> Result<(), MethodError> {
-        check_out(ID, items.len(), out.len())?;
-        check_items(ID, items, self.n_items)?;
-        check_queries(ID, std::slice::from_ref(q), self.n_users, self.n_items)?;
-        let idx = int_tensor(vec![q.user as i64], [1], &self.user.device());
-        dot_items(self.user.clone().select(0, idx), &self.item_t, items, out);
-        Ok(())
+    fn item_t(&self) -> &Tensor<2> {
+        &self.item_t
     }
-    fn n_parameters(&self) -> u64 {
-        self.n_params
+    fn shape(&self) -> (u32, u32) {
+        (self.n_users, self.n_items)
     }
 }
+crate::common::frozen_dot_method!(MfScorer, ID);
 
 struct BprObjective {
     pairs: Vec<(u32, u32)>,

@@ -13,10 +13,7 @@
 //! unchanged (masked update), which equals RecBole's right padding + gather at the last item.
 
 use crate::blocks::{Window, next_item_windows, pack_windows};
-use crate::common::{
-    check_items, check_out, check_queries, dropout, int_tensor, linear_xavier, normal_param,
-    right_aligned, tensor,
-};
+use crate::common::{dropout, int_tensor, linear_xavier, normal_param, right_aligned, tensor};
 use crate::train::{Objective, TrainConfig, fit};
 use burn::module::{Module, Param};
 use burn::nn::Linear;
@@ -137,7 +134,7 @@ pub struct Gru4RecScorer {
     n_params: u64,
 }
 
-impl Gru4RecScorer {
+impl crate::common::DotTower for Gru4RecScorer {
     fn user_repr(&self, queries: &[UserQuery]) -> Tensor<2> {
         let pad = self.n_items as i64;
         let ids: Vec<i64> =
@@ -146,40 +143,15 @@ impl Gru4RecScorer {
         let [q, l, e] = o.dims();
         o.slice([0..q, l - 1..l, 0..e]).reshape([q, e])
     }
+    fn item_t(&self) -> &Tensor<2> {
+        &self.item_t
+    }
+    fn shape(&self) -> (u32, u32) {
+        (self.n_users, self.n_items)
+    }
 }
 
-impl Method for Gru4RecScorer {
-    fn fit(&mut self, _t: &TrainView, _c: &mut FitContext) -> Result<FitReport, MethodError> {
-        Err(MethodError::Data {
-            method: ID.into(),
-            message: "a frozen scorer cannot be refitted".into(),
-        })
-    }
-    fn score_full(&self, queries: &[UserQuery], out: &mut [f32]) -> Result<(), MethodError> {
-        let n = self.n_items as usize;
-        check_out(ID, queries.len() * n, out.len())?;
-        check_queries(ID, queries, self.n_users, self.n_items)?;
-        for (qs, o) in queries.chunks(512).zip(out.chunks_mut(512 * n)) {
-            crate::common::dot_full(self.user_repr(qs), &self.item_t, o);
-        }
-        Ok(())
-    }
-    fn score_items(
-        &self,
-        q: &UserQuery,
-        items: &[u32],
-        out: &mut [f32],
-    ) -> Result<(), MethodError> {
-        check_out(ID, items.len(), out.len())?;
-        check_items(ID, items, self.n_items)?;
-        check_queries(ID, std::slice::from_ref(q), self.n_users, self.n_items)?;
-        crate::common::dot_items(self.user_repr(std::slice::from_ref(q)), &self.item_t, items, out);
-        Ok(())
-    }
-    fn n_parameters(&self) -> u64 {
-        self.n_params
-    }
-}
+crate::common::frozen_dot_method!(Gru4RecScorer, ID);
 
 struct GruObjective {
     p: Gru4RecParams,

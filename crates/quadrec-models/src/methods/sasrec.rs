@@ -17,10 +17,7 @@
 //! window slots.
 
 use crate::blocks::{TransformerLayer, Window, attention_bias, next_item_windows, pack_windows};
-use crate::common::{
-    check_items, check_out, check_queries, dropout, int_tensor, normal_param, right_aligned,
-    sample_negative, seen_sets,
-};
+use crate::common::{dropout, int_tensor, normal_param, right_aligned, sample_negative, seen_sets};
 use crate::train::{Objective, TrainConfig, fit};
 use burn::module::{Module, Param};
 use burn::nn::{LayerNorm, LayerNormConfig};
@@ -150,7 +147,9 @@ pub struct SasRecScorer {
     n_params: u64,
 }
 
-impl SasRecScorer {
+impl crate::common::DotTower for SasRecScorer {
+    /// Chunks bound the `[chunk, H, L, L]` attention tensors.
+    const CHUNK: usize = 256;
     /// Last-position hidden states `[Q, d]` for the queries' histories.
     fn user_repr(&self, queries: &[UserQuery]) -> Tensor<2> {
         let l = self.shape_l;
@@ -161,41 +160,15 @@ impl SasRecScorer {
         let [q, _, d] = h.dims();
         h.slice([0..q, l - 1..l, 0..d]).reshape([q, d])
     }
+    fn item_t(&self) -> &Tensor<2> {
+        &self.item_t
+    }
+    fn shape(&self) -> (u32, u32) {
+        (self.n_users, self.n_items)
+    }
 }
 
-impl Method for SasRecScorer {
-    fn fit(&mut self, _t: &TrainView, _c: &mut FitContext) -> Result<FitReport, MethodError> {
-        Err(MethodError::Data {
-            method: ID.into(),
-            message: "a frozen scorer cannot be refitted".into(),
-        })
-    }
-    fn score_full(&self, queries: &[UserQuery], out: &mut [f32]) -> Result<(), MethodError> {
-        let n = self.n_items as usize;
-        check_out(ID, queries.len() * n, out.len())?;
-        check_queries(ID, queries, self.n_users, self.n_items)?;
-        // Chunks bound the [chunk, H, L, L] attention tensors.
-        for (qs, o) in queries.chunks(256).zip(out.chunks_mut(256 * n)) {
-            crate::common::dot_full(self.user_repr(qs), &self.item_t, o);
-        }
-        Ok(())
-    }
-    fn score_items(
-        &self,
-        q: &UserQuery,
-        items: &[u32],
-        out: &mut [f32],
-    ) -> Result<(), MethodError> {
-        check_out(ID, items.len(), out.len())?;
-        check_items(ID, items, self.n_items)?;
-        check_queries(ID, std::slice::from_ref(q), self.n_users, self.n_items)?;
-        crate::common::dot_items(self.user_repr(std::slice::from_ref(q)), &self.item_t, items, out);
-        Ok(())
-    }
-    fn n_parameters(&self) -> u64 {
-        self.n_params
-    }
-}
+crate::common::frozen_dot_method!(SasRecScorer, ID);
 
 struct SasRecObjective {
     p: SasRecParams,
