@@ -33,7 +33,7 @@ const CAPS: &[(&str, &str)] = &[
 /// Margin by which a trained model must beat Pop's test NDCG@10 (absolute). The test runs ONE
 /// fixed seed, so it is deterministic on a machine and the margin only has to absorb float
 /// differences across machines and thread counts (~1e-4 on NDCG@10; identical per-epoch losses
-/// were observed across loads). Seed-to-seed noise is larger: BPR-MF over 13 seeds has a test
+/// were observed across loads). Seed-to-seed noise is larger: BPR-MF over 17 seeds has a test
 /// NDCG@10 std of ~0.004 (benchmarks/crm/README.md), so a method that beats Pop by less than
 /// ~0.008 here is recorded there as "beats Pop on this seed", not as established.
 const MARGIN_OVER_POP: f64 = 0.0005;
