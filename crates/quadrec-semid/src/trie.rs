@@ -380,7 +380,7 @@ mod tests {
             let trie = Trie::new(&codes, 3).unwrap();
             let n_items = codes.len() / 3;
             let ban: Vec<u32> = (0..n_items as u32).filter(|i| ban_mask >> (i % 64) & 1 == 1).collect();
-            let out = beam_search(1, &trie, &sizes, beams, true, &[ban.clone()], oracle(&sizes, salt));
+            let out = beam_search(1, &trie, &sizes, beams, true, std::slice::from_ref(&ban), oracle(&sizes, salt));
             let got: Vec<u32> = out[0].beams.iter().map(|b| b.item.unwrap()).collect();
             prop_assert!(got.iter().all(|i| !ban.contains(i)));
             prop_assert_eq!(got.len(), beams.min(n_items - ban.len()));
