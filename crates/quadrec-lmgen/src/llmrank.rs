@@ -129,7 +129,7 @@ impl LlmRank {
 impl Method for LlmRank {
     fn fit(&mut self, train: &TrainView, ctx: &mut FitContext) -> Result<FitReport, MethodError> {
         let t0 = Instant::now();
-        self.seed = ctx.seed.clone();
+        self.seed = ctx.seed;
         self.dec = Some(decoder(ID, None, self.meter.clone())?);
         self.cat = Some(Catalogue::new(train));
         self.caches.clear();

@@ -101,7 +101,7 @@ impl Default for P5Params {
             beams: 1,
             max_new_tokens: 24,
             grounding: Grounding::Embedding,
-            threshold: 0.8,
+            threshold: 0.6,
             sft: SftParams::default(),
         }
     }
