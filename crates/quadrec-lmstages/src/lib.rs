@@ -73,4 +73,35 @@ mod tests {
         };
         harness::check_fit_and_scores(&text_only);
     }
+
+    /// Every `[[method]]` block of this crate's ids in the committed suites builds: params and
+    /// every grid point resolve (a misspelt key would otherwise fail only at run time).
+    #[test]
+    fn suite_blocks_build() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../benchmarks/suites");
+        for name in ["default.toml", "full.toml", "lm-stages.toml"] {
+            let text = std::fs::read_to_string(root.join(name)).unwrap();
+            let v: serde_json::Value = toml::from_str(&text).unwrap();
+            let mut seen = 0;
+            for m in v["method"].as_array().unwrap() {
+                let Ok(e) = quadrec_method::find_entry(STAGES_TABLE, m["id"].as_str().unwrap())
+                else {
+                    continue;
+                };
+                seen += 1;
+                let params = m.get("params").cloned().unwrap_or(serde_json::json!({}));
+                e.build_with(&[("suite", &params)]).unwrap_or_else(|err| panic!("{name}: {err}"));
+                if let Some(grid) = m.get("grid").and_then(|g| g.as_object()) {
+                    for (k, vals) in grid {
+                        for x in vals.as_array().unwrap() {
+                            let point = serde_json::json!({ k.clone(): x.clone() });
+                            e.build_with(&[("suite", &params), ("grid", &point)])
+                                .unwrap_or_else(|err| panic!("{name}: {err}"));
+                        }
+                    }
+                }
+            }
+            assert!(seen >= STAGES_TABLE.len().min(5), "{name}: only {seen} blocks of this crate");
+        }
+    }
 }
