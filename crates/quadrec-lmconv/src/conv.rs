@@ -95,10 +95,8 @@ pub const RERANK_PREFIX: PromptTemplate = PromptTemplate {
     text: "{history}A user asks for a movie: \"{request}\"\nDoes the following candidate match the request? Answer Yes or No.\n",
 };
 /// Prompt of the re-ranker (per candidate).
-pub const RERANK_SUFFIX: PromptTemplate = PromptTemplate {
-    name: "conv/rerank-suffix/v1",
-    text: "Candidate: {item}",
-};
+pub const RERANK_SUFFIX: PromptTemplate =
+    PromptTemplate { name: "conv/rerank-suffix/v1", text: "Candidate: {item}" };
 /// System message of the re-ranker.
 pub const RERANK_SYSTEM: &str = "You are a movie recommender. Answer with Yes or No.";
 

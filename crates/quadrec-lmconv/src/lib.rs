@@ -110,10 +110,12 @@ mod tests {
         let run = || {
             let (_, mut m) = e.build_with(&[("smoke", &smoke)]).unwrap();
             fit(m.as_mut());
-            let hs: Vec<Vec<u32>> = (0..12).map(history).collect();
+            // Users of both taste groups (0..3 family, 6..9 crime).
+            let users = [0u32, 1, 2, 6, 7, 8];
+            let hs: Vec<Vec<u32>> = users.iter().map(|&u| history(u)).collect();
             let qs: Vec<UserQuery> =
-                (0..12u32).map(|u| UserQuery { user: u, history: &hs[u as usize] }).collect();
-            let mut full = vec![f32::NAN; 12 * 16];
+                users.iter().zip(&hs).map(|(&u, h)| UserQuery { user: u, history: h }).collect();
+            let mut full = vec![f32::NAN; 2 * 16];
             m.score_full(&qs[..2], &mut full[..2 * 16]).unwrap();
             let mut short = vec![0f32; 15];
             assert!(m.score_full(&qs[..1], &mut short).is_err(), "short buffer accepted");

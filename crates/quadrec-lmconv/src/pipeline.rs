@@ -41,10 +41,8 @@ pub const PIPE_PREFIX: PromptTemplate = PromptTemplate {
     text: "Movies the user watched, oldest first (rating out of 5 where known):\n{history}\nWill the user enjoy the following movie? Answer Yes or No.\n",
 };
 /// Prompt suffix (per candidate).
-pub const PIPE_SUFFIX: PromptTemplate = PromptTemplate {
-    name: "pipeline/yesno-suffix/v1",
-    text: "Movie: {item}",
-};
+pub const PIPE_SUFFIX: PromptTemplate =
+    PromptTemplate { name: "pipeline/yesno-suffix/v1", text: "Movie: {item}" };
 /// System message.
 pub const PIPE_SYSTEM: &str = "You are a movie recommender. Answer with Yes or No.";
 
