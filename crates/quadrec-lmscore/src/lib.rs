@@ -8,6 +8,7 @@ pub mod common;
 pub mod kshot;
 pub mod kshot_crm;
 pub mod likelihood;
+pub mod onetower;
 pub mod rella;
 pub mod tallrec;
 pub mod twotower;
@@ -47,6 +48,8 @@ pub const SCORING_TABLE: &[MethodEntry] = &[
     lm!(likelihood::ID, "LM likelihood", Task::ItemScoring, Quadrant::Q3, Family::LanguageModel, false, likelihood::LikelihoodParams, likelihood::build, likelihood::smoke),
     lm!(twotower::ID_ZS, "Two-tower MiniLM (zero-shot)", Task::ItemScoring, Quadrant::Q3, Family::LanguageModel, false, twotower::TwoTowerZsParams, twotower::build_zs, twotower::smoke_zs),
     lm!(twotower::ID_FT, "Two-tower MiniLM (contrastive LoRA)", Task::ItemScoring, Quadrant::Q4, Family::LanguageModel, true, twotower::TwoTowerFtParams, twotower::build_ft, twotower::smoke_ft),
+    lm!(onetower::ID_FROZEN, "One-tower MiniLM (frozen) + MLP", Task::ItemScoring, Quadrant::Q2, Family::LanguageModel, true, onetower::OneTowerParams, onetower::build_frozen, onetower::smoke),
+    lm!(onetower::ID_LORA, "One-tower MiniLM (LoRA) + MLP", Task::ItemScoring, Quadrant::Q4, Family::LanguageModel, true, onetower::OneTowerParams, onetower::build_lora, onetower::smoke),
     lm!(kshot_crm::ID, "CRM on k-shot rows", Task::ItemScoring, Quadrant::Conventional, Family::Ctr, true, kshot_crm::KShotCrmParams, kshot_crm::build, kshot_crm::smoke),
 ];
 

@@ -101,7 +101,7 @@ fn check_scores(e: &MethodEntry, m: &dyn Method, train: &TrainView) -> Vec<f32> 
     assert!(
         m.lm_tokens() > 0
             || e.family != quadrec_method::Family::LanguageModel
-            || e.id.starts_with("twotower"),
+            || e.id.contains("tower"),
         "{}: no LM tokens counted",
         e.id
     );
@@ -246,12 +246,18 @@ fn tallrec_lora_changes_only_adapters() {
 #[test]
 fn likelihood_and_two_tower_score_every_item() {
     let train = tiny();
-    for id in ["rella-zs", "likelihood", "twotower-zs", "twotower-ft"] {
+    for id in
+        ["rella-zs", "likelihood", "twotower-zs", "twotower-ft", "onetower-frozen", "onetower-lora"]
+    {
         let e = find_entry(SCORING_TABLE, id).unwrap();
         let m = fit(e, &train, 4, serde_json::json!({}));
         let a = check_scores(e, m.as_ref(), &train);
         assert!(a.iter().any(|&s| s != a[0]), "{id}: constant scores");
-        check_same_seed_same_scores(e, m.as_ref(), &train, 4);
+        // Determinism of the trained encoders' shared loop is covered by twotower-ft; a second
+        // one-tower fit would double the test time.
+        if !id.starts_with("onetower") {
+            check_same_seed_same_scores(e, m.as_ref(), &train, 4);
+        }
     }
 }
 

@@ -303,7 +303,7 @@ impl TwoTower {
 }
 
 /// Elements in the LoRA adapters of a BERT.
-fn bert_lora_params(b: &Bert) -> u64 {
+pub(crate) fn bert_lora_params(b: &Bert) -> u64 {
     let mut n = 0u64;
     for blk in &b.blocks {
         for p in [&blk.q, &blk.k, &blk.v, &blk.o, &blk.up, &blk.down] {
