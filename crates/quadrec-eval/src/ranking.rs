@@ -221,7 +221,7 @@ pub(crate) struct RowInput<'a> {
 /// its results (small catalogues make per-row allocations a visible share of the time).
 #[derive(Default)]
 pub(crate) struct Scratch {
-    /// Candidate (score, position) pairs of the top-K selection.
+    /// Candidate (score, position) pairs of the threshold-buffer top-K path (deep lists).
     buf: Vec<(f32, u32)>,
     /// Block maxima of the top-K lower bound.
     maxima: Vec<f32>,
@@ -232,8 +232,8 @@ pub(crate) struct Scratch {
 }
 
 /// Rank one row: count, for each distinct relevant score, the candidates above and tied; select
-/// the concrete top `depth` with a threshold buffer and `select_nth_unstable_by` (O(n), no sort
-/// of the row). `scratch` is reused across rows of one thread.
+/// the concrete top `depth` by partial selection (see [`top_k`]; O(n), no sort of the row).
+/// `scratch` is reused across rows of one thread.
 pub(crate) fn rank_row(inp: &RowInput<'_>, scratch: &mut Scratch) -> Result<UserRanking> {
     let s = inp.scores;
     let item_at = |p: usize| -> u32 { inp.items.map_or(p as u32, |it| it[p]) };
