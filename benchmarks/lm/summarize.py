@@ -28,6 +28,8 @@ out += ["| run | features | task | quadrec | peer | ratio | quadrec GFLOP/s | lo
         "|---|---|---|---|---|---|---|---|"]
 for rid, rs in sorted(runs.items()):
     feat = rs[0].get("features", "")
+    if rs[0].get("malloc") == "tuned":
+        feat += " + malloc tuning"  # run.sh's glibc MALLOC_* settings, both contenders
     q, p = "quadrec-burn-flex", "python-peer"
     lines = []
     a, b = pick(rs, q, "minilm_titles"), pick(rs, p, "minilm_titles")
