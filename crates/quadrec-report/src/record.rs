@@ -162,6 +162,7 @@ pub struct Tuning {
     pub budget: usize,
     /// Metric used for selection (on validation only).
     pub select_by: String,
-    /// Validation value of every trial, in trial order.
+    /// Validation value of every trial, in trial order (empty when a single untrained
+    /// configuration was not validated: there was nothing to select).
     pub trial_values: Vec<f64>,
 }

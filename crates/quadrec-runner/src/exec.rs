@@ -376,11 +376,17 @@ pub fn tune(
         // Trained methods keep the state of their best probe, so its value is the selection
         // value; only methods that never called the probe (closed form, untrained) are scored
         // here. This avoids a second validation pass per trial (minutes for DIN).
+        // With a single configuration and no probe value there is nothing to select: the
+        // validation pass is skipped (for zero-shot LM methods it costs as much as the test
+        // pass) and no validation value is recorded.
         let v = match report.best_valid {
             Some(v) if !v.is_nan() => v,
+            _ if trials.len() == 1 => f64::NAN,
             _ => probe_value(method.as_ref())?,
         };
-        values.push(v);
+        if !v.is_nan() {
+            values.push(v);
+        }
         log(&format!(
             "{} trial {}/{}: valid {valid_metric} = {v:.5} ({fit_seconds:.1} s)",
             spec.key(),
@@ -633,7 +639,11 @@ pub fn evaluate_views(
             status: Status::Ok,
             error: None,
             test,
-            valid: BTreeMap::from([(tuned.valid_metric.clone(), tuned.valid)]),
+            valid: if tuned.valid.is_nan() {
+                BTreeMap::new()
+            } else {
+                BTreeMap::from([(tuned.valid_metric.clone(), tuned.valid)])
+            },
             tuning: tuned.tuning.clone(),
             cost: Cost {
                 train_seconds: tuned.train_seconds,

@@ -117,6 +117,8 @@ grid = {{ k = [5, 20] }}
     // Random ran everywhere, on the same protocol ids as itemknn for the shared views.
     let rnd: Vec<_> = recs.values().filter(|r| r.method.id == "random").collect();
     assert_eq!(rnd.len(), 3);
+    // One untrained configuration: nothing to select, so no validation pass and no value.
+    assert!(rnd.iter().all(|r| r.valid.is_empty() && r.tuning.trial_values.is_empty()));
     assert!(rnd.iter().any(|r| r.protocol == cl.protocol));
 }
 
