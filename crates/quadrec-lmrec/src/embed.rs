@@ -55,14 +55,19 @@ pub fn item_embeddings(items: &ItemTable) -> Result<Arc<ItemEmbeddings>, HandleE
     if let Some(e) = SHARED.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
         return Ok(e.clone());
     }
-    let enc = minilm()?;
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let (rows, _) = enc
-        .encode_cached(
-            &EmbeddingCache::default_location(),
+    // The encoder is loaded only when some text is missing from the disk cache, so a rerun
+    // does not even read the weights. The pinned sentence-transformers config pools by mean
+    // over real tokens + L2 normalisation (`Pooling::MeanNorm`), the cache key's pooling part.
+    let (rows, _) = EmbeddingCache::default_location()
+        .get_or_compute(
             quadrec_lm::assets::minilm_model_hash(),
+            quadrec_lm::Pooling::MeanNorm.name(),
             &refs,
-            32,
+            |todo| -> Result<Vec<Vec<f32>>, String> {
+                let enc = minilm().map_err(|e| e.to_string())?;
+                enc.encode(todo, 32).map_err(|e| e.to_string())
+            },
         )
         .map_err(|e| HandleError { model: "all-MiniLM-L6-v2", message: e.to_string() })?;
     let dim = rows.first().map(|r| r.len()).unwrap_or(0);
