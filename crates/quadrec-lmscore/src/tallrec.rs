@@ -460,7 +460,8 @@ impl Method for YesNoMethod {
             yes,
             no,
         });
-        let mut report = FitReport { device: format!("{:?}", lm.device), ..FitReport::default() };
+        let mut report =
+            FitReport { device: quadrec_lmrec::backend_name().into(), ..FitReport::default() };
         if let Some(tp) = self.cfg.tuning.clone() {
             self.tune(train, ctx, &tp, &mut report)?;
         }

@@ -328,7 +328,8 @@ impl Method for TwoTower {
             d: e.dim,
             n_lora: 0,
         });
-        let mut report = FitReport { device: "minilm".into(), ..FitReport::default() };
+        let mut report =
+            FitReport { device: quadrec_lmrec::backend_name().into(), ..FitReport::default() };
         if let Some(tp) = self.tuning.clone() {
             self.tune(train, ctx, &tp, &mut report)?;
         }
