@@ -154,7 +154,7 @@ impl Method for Likelihood {
         let mut p = Provenance::default();
         p.prompt_hashes.insert(PROMPT.name.into(), PROMPT.sha256());
         p.weight_hashes.insert(
-            "smollm2-135m-instruct".into(),
+            "SmolLM2-135M-Instruct".into(),
             quadrec_lm::assets::smollm2_model_hash().into(),
         );
         p

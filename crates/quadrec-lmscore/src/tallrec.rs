@@ -509,12 +509,12 @@ impl Method for YesNoMethod {
             p.prompt_hashes.insert(t.name.to_string(), t.sha256());
         }
         p.weight_hashes.insert(
-            "smollm2-135m-instruct".into(),
+            "SmolLM2-135M-Instruct".into(),
             quadrec_lm::assets::smollm2_model_hash().into(),
         );
         if self.cfg.selection == Selection::Semantic {
             p.weight_hashes
-                .insert("all-minilm-l6-v2".into(), quadrec_lm::assets::minilm_model_hash().into());
+                .insert("all-MiniLM-L6-v2".into(), quadrec_lm::assets::minilm_model_hash().into());
         }
         p
     }

@@ -377,7 +377,7 @@ impl Method for TwoTower {
     fn provenance(&self) -> Provenance {
         let mut p = Provenance::default();
         p.weight_hashes
-            .insert("all-minilm-l6-v2".into(), quadrec_lm::assets::minilm_model_hash().into());
+            .insert("all-MiniLM-L6-v2".into(), quadrec_lm::assets::minilm_model_hash().into());
         p
     }
 }

@@ -304,24 +304,30 @@ pub(crate) use frozen_dot_method;
 
 /// The scoring half of `Method` for a trained method that keeps its fitted, frozen scorer in
 /// `self.fitted: Option<Scorer>` (the scorer has `score_full`, `score_items` and `n_params`):
-/// written once here instead of in every method file.
+/// written once here instead of in every method file. Exported: the LM-method crates whose
+/// methods keep a frozen scorer use it too (`quadrec_models::delegate_scoring!(ID)`).
+#[macro_export]
 macro_rules! delegate_scoring {
     ($id:expr) => {
-        fn score_full(&self, queries: &[UserQuery], out: &mut [f32]) -> Result<(), MethodError> {
+        fn score_full(
+            &self,
+            queries: &[::quadrec_method::UserQuery],
+            out: &mut [f32],
+        ) -> Result<(), ::quadrec_method::MethodError> {
             self.fitted
                 .as_ref()
-                .ok_or(MethodError::NotFitted { method: $id.into() })?
+                .ok_or(::quadrec_method::MethodError::NotFitted { method: $id.into() })?
                 .score_full(queries, out)
         }
         fn score_items(
             &self,
-            q: &UserQuery,
+            q: &::quadrec_method::UserQuery,
             items: &[u32],
             out: &mut [f32],
-        ) -> Result<(), MethodError> {
+        ) -> Result<(), ::quadrec_method::MethodError> {
             self.fitted
                 .as_ref()
-                .ok_or(MethodError::NotFitted { method: $id.into() })?
+                .ok_or(::quadrec_method::MethodError::NotFitted { method: $id.into() })?
                 .score_items(q, items, out)
         }
         fn n_parameters(&self) -> u64 {
@@ -329,4 +335,4 @@ macro_rules! delegate_scoring {
         }
     };
 }
-pub(crate) use delegate_scoring;
+pub(crate) use crate::delegate_scoring;

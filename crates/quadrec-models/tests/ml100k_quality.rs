@@ -1,7 +1,7 @@
 //! Quality on ML-100K, leave-one-out by time, full ranking (seen items masked), NDCG@10 from
 //! quadrec-eval: every trained model beats Pop, and SASRec beats BPR-MF.
 //!
-//! `#[ignore]`: it needs the ML-100K asset (network, or `QUADREC_WHEEL_DIR` pointing at the
+//! Ignored (with a reason): it needs the ML-100K asset (network, or `QUADREC_WHEEL_DIR` pointing at the
 //! pinned recbole wheel) and tens of minutes of CPU. Run with
 //! `QUADREC_WHEEL_DIR=/work/wheels cargo test -p quadrec-models --test ml100k_quality -- --ignored --nocapture`.
 //! `QUADREC_QUALITY_ONLY=lr,fm` restricts the trained methods checked (Pop is always fitted;

@@ -571,26 +571,7 @@ impl Method for Tiger {
         let emb = emb.clone();
         self.fit_with_embeddings(train, &emb.data, emb.dim, ctx)
     }
-    fn score_full(&self, queries: &[UserQuery], out: &mut [f32]) -> Result<(), MethodError> {
-        self.fitted
-            .as_ref()
-            .ok_or(MethodError::NotFitted { method: ID.into() })?
-            .score_full(queries, out)
-    }
-    fn score_items(
-        &self,
-        q: &UserQuery,
-        items: &[u32],
-        out: &mut [f32],
-    ) -> Result<(), MethodError> {
-        self.fitted
-            .as_ref()
-            .ok_or(MethodError::NotFitted { method: ID.into() })?
-            .score_items(q, items, out)
-    }
-    fn n_parameters(&self) -> u64 {
-        self.fitted.as_ref().map_or(0, |f| f.n_params)
-    }
+    quadrec_models::delegate_scoring!(ID);
     fn provenance(&self) -> Provenance {
         let mut p = Provenance::default();
         p.weight_hashes
