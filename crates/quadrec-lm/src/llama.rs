@@ -416,15 +416,34 @@ impl Llama {
         mask: Option<&[bool]>,
         cache: Option<&mut KvCache>,
     ) -> Tensor<3> {
-        let device = self.device();
+        self.hidden_states_from_embeddings(self.embed_tokens(ids, b), positions, mask, cache)
+    }
+
+    /// Token embeddings of `ids` (`[B, T]` row-major). # Shapes returns `[B, T, hidden]`.
+    pub fn embed_tokens(&self, ids: &[u32], b: usize) -> Tensor<3> {
         let t = ids.len() / b;
-        let cfg = &self.config;
-        let (nh, nkv, hd) = (cfg.n_head, cfg.n_kv_head, cfg.head_dim());
         let idx = Tensor::<2, Int>::from_data(
             TensorData::new(ids.iter().map(|&i| i as i64).collect::<Vec<_>>(), [b, t]),
-            &device,
+            &self.device(),
         );
-        let mut x = burn::tensor::module::embedding(self.embed.val(), idx); // [B, T, d]
+        burn::tensor::module::embedding(self.embed.val(), idx)
+    }
+
+    /// [`Llama::hidden_states`] from input embeddings instead of token ids: the entry point of
+    /// methods that splice non-text vectors into the prompt (CoLLM's collaborative embeddings,
+    /// soft prompts). `x` is `[B, T, hidden]`; gradients flow into it on an autodiff device.
+    pub fn hidden_states_from_embeddings(
+        &self,
+        x: Tensor<3>,
+        positions: &[Vec<usize>],
+        mask: Option<&[bool]>,
+        cache: Option<&mut KvCache>,
+    ) -> Tensor<3> {
+        let device = self.device();
+        let [b, t, _] = x.dims();
+        let mut x = x;
+        let cfg = &self.config;
+        let (nh, nkv, hd) = (cfg.n_head, cfg.n_kv_head, cfg.head_dim());
         let (cos, sin) = self.rope.gather(positions, &device);
         let past = cache.as_ref().map_or(0, |c| c.len());
         let rep = nh / nkv;
@@ -523,6 +542,78 @@ impl Llama {
             logits = self.forward(&[next], &mut cache);
         }
         out
+    }
+
+    /// Greedy decoding of several prompts together (one forward per step for the whole batch):
+    /// prompts are left-padded to the longest, padded keys are masked for every query, RoPE
+    /// positions start at each row's first real token, so each row's output equals
+    /// [`Llama::generate_greedy`] on that prompt alone (up to float summation order). A row
+    /// stops at `eos` (included) or after `max_new` tokens; the batch stops when every row has.
+    pub fn generate_greedy_batch(
+        &self,
+        prompts: &[Vec<u32>],
+        max_new: usize,
+        eos: Option<u32>,
+    ) -> Result<Vec<Vec<u32>>, LlamaError> {
+        if let Some(i) = prompts.iter().position(|c| c.is_empty()) {
+            return Err(LlamaError::Input(format!("generate_greedy_batch: prompt {i} is empty")));
+        }
+        let b = prompts.len();
+        let mut out = vec![Vec::new(); b];
+        if b == 0 || max_new == 0 {
+            return Ok(out);
+        }
+        let t = prompts.iter().map(|p| p.len()).max().unwrap_or(0);
+        if t + max_new > self.config.max_position {
+            return Err(LlamaError::Input(format!(
+                "generate_greedy_batch: prompt ({t}) + max_new ({max_new}) exceed {} positions",
+                self.config.max_position
+            )));
+        }
+        let pads: Vec<usize> = prompts.iter().map(|p| t - p.len()).collect();
+        let mut ids = Vec::with_capacity(b * t);
+        let mut pos = Vec::with_capacity(b);
+        let mut mask = Vec::with_capacity(b * t * t);
+        for (p, &pad) in prompts.iter().zip(&pads) {
+            ids.extend(std::iter::repeat_n(0u32, pad));
+            ids.extend_from_slice(p);
+            pos.push((0..t).map(|j| j.saturating_sub(pad)).collect::<Vec<_>>());
+            for i in 0..t {
+                for j in 0..t {
+                    // A padded query attends to itself so that no softmax row is empty.
+                    mask.push(j > i || (j < pad && j != i));
+                }
+            }
+        }
+        let mut cache = self.new_cache();
+        let h = self.hidden_states(&ids, b, &pos, Some(&mask), Some(&mut cache));
+        let mut last = to_vec(&self.head(h.narrow(1, t - 1, 1))); // [B * V]
+        let v = self.config.vocab_size;
+        let mut done = vec![false; b];
+        for step in 0..max_new {
+            let mut next = Vec::with_capacity(b);
+            for (r, row) in last.chunks(v).enumerate() {
+                let tok = argmax(row) as u32;
+                if !done[r] {
+                    out[r].push(tok);
+                    done[r] = Some(tok) == eos;
+                }
+                next.push(tok);
+            }
+            if step + 1 == max_new || done.iter().all(|&d| d) {
+                break;
+            }
+            // One new token per row; keys are the t + step cached positions plus itself.
+            let keys = t + step + 1;
+            let pos: Vec<Vec<usize>> = prompts.iter().map(|p| vec![p.len() + step]).collect();
+            let mut mask = Vec::with_capacity(b * keys);
+            for &pad in &pads {
+                mask.extend((0..keys).map(|j| j < pad));
+            }
+            let h = self.hidden_states(&next, b, &pos, Some(&mask), Some(&mut cache));
+            last = to_vec(&self.head(h));
+        }
+        Ok(out)
     }
 
     /// Log-probabilities of each candidate continuation after one shared prefix.
@@ -843,6 +934,36 @@ mod tests {
         for (p, got) in prompts.iter().zip(&batch) {
             close(got, &m.next_token_logits(p), 1e-4);
         }
+    }
+
+    #[test]
+    fn batched_greedy_generation_matches_single_prompt_generation() {
+        let m = tiny();
+        let prompts = vec![vec![1u32, 2, 3, 4, 5, 6], vec![7u32], vec![8u32, 9, 10]];
+        let batch = m.generate_greedy_batch(&prompts, 6, None).unwrap();
+        for (p, got) in prompts.iter().zip(&batch) {
+            assert_eq!(got, &m.generate_greedy(p, 6, None));
+            assert_eq!(got.len(), 6);
+        }
+        // With an eos taken from a row's own greedy output, that row stops there (eos included)
+        // while the others go on.
+        let eos = batch[1][2];
+        let stopped = m.generate_greedy_batch(&prompts, 6, Some(eos)).unwrap();
+        for (p, got) in prompts.iter().zip(&stopped) {
+            assert_eq!(got, &m.generate_greedy(p, 6, Some(eos)));
+        }
+        assert!(stopped[1].len() <= 3 && stopped[1].last() == Some(&eos));
+        assert!(m.generate_greedy_batch(&[vec![]], 2, None).is_err());
+    }
+
+    #[test]
+    fn hidden_states_from_token_embeddings_equal_the_id_path() {
+        let m = tiny();
+        let ids = [4u32, 1, 9, 2];
+        let pos = vec![(0..4).collect::<Vec<_>>()];
+        let a = to_vec(&m.hidden_states(&ids, 1, &pos, None, None));
+        let b = to_vec(&m.hidden_states_from_embeddings(m.embed_tokens(&ids, 1), &pos, None, None));
+        assert_eq!(a, b);
     }
 
     #[test]
