@@ -5,17 +5,15 @@
 //! stored under `<cache>/<sha256(weights sha, max_new, prompt)>.txt` and a rerun reads it back
 //! without touching the LM (the count of LM calls says so, see the tests).
 //!
-//! Prompts that are not cached are decoded in batches (left-padded, with a padding mask and
-//! per-row RoPE positions, as `Llama::next_token_logits_batch`, then one token per step for the
-//! whole batch through the KV cache): a decode step of a batch of 8 costs little more than one of
-//! a single sequence on the CPU, which is what makes the catalogue affordable. Batched decoding
-//! gives the same tokens as `Llama::generate_greedy` up to float rounding of differently shaped
-//! matmuls (tested on short prompts); the cache makes the text of a given prompt fixed once
-//! written.
+//! Prompts that are not cached are decoded in length-sorted batches by
+//! `Llama::generate_greedy_batch` (left padding, masked pads, per-row RoPE, one token per step
+//! for the whole batch through the KV cache): a decode step of a batch of 16 costs little more
+//! than one of a single sequence on the CPU, which is what makes the catalogue affordable. Each
+//! row equals `Llama::generate_greedy` on its prompt alone up to float rounding of differently
+//! shaped matmuls (tested here and in quadrec-lm); the cache makes the text of a given prompt
+//! fixed once written.
 
 use quadrec_core::hash::sha256_hex;
-use quadrec_lm::Llama;
-use quadrec_lm::llama::argmax;
 use quadrec_lmrec::{Smollm2, TokenMeter};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -30,6 +28,14 @@ pub enum GenError {
         /// Prompt index in the request.
         index: usize,
         /// The tokenizer's message.
+        message: String,
+    },
+    /// The language model refused a batch (e.g. an empty prompt).
+    #[error("generating the batch starting at prompt {index}: {message}")]
+    Lm {
+        /// Index of the batch's first prompt in the request.
+        index: usize,
+        /// The model's message.
         message: String,
     },
     /// Reading or writing the cache.
@@ -128,7 +134,11 @@ impl Generator {
         let eos = tok.eos_id;
         for chunk in ids.chunks(batch.max(1)) {
             let rows: Vec<Vec<u32>> = chunk.iter().map(|(_, t)| t.clone()).collect();
-            let generated = greedy_batch(&self.lm.model, &rows, max_new, eos);
+            let generated = self
+                .lm
+                .model
+                .generate_greedy_batch(&rows, max_new, Some(eos))
+                .map_err(|e| GenError::Lm { index: chunk[0].0, message: e.to_string() })?;
             for ((i, t), g) in chunk.iter().zip(generated) {
                 self.meter.add(t.len() + g.len());
                 self.lm_calls.fetch_add(1, Ordering::Relaxed);
@@ -151,64 +161,6 @@ impl Generator {
     }
 }
 
-/// Greedy decoding of a batch of prompts together; returns each row's new tokens (up to and
-/// including `eos`, at most `max_new`).
-pub fn greedy_batch(lm: &Llama, prompts: &[Vec<u32>], max_new: usize, eos: u32) -> Vec<Vec<u32>> {
-    let b = prompts.len();
-    if b == 0 || max_new == 0 {
-        return vec![Vec::new(); b];
-    }
-    let t = prompts.iter().map(|p| p.len()).max().unwrap_or(0);
-    let pads: Vec<usize> = prompts.iter().map(|p| t - p.len()).collect();
-    let mut ids = Vec::with_capacity(b * t);
-    let mut pos = Vec::with_capacity(b);
-    let mut mask = Vec::with_capacity(b * t * t);
-    for (p, &pad) in prompts.iter().zip(&pads) {
-        ids.extend(std::iter::repeat_n(0u32, pad));
-        ids.extend_from_slice(p);
-        pos.push((0..t).map(|j| j.saturating_sub(pad)).collect::<Vec<_>>());
-        for i in 0..t {
-            for j in 0..t {
-                // Padded queries attend to themselves so that no softmax row is empty.
-                mask.push(j > i || (j < pad && j != i));
-            }
-        }
-    }
-    let mut cache = lm.new_cache();
-    let h = lm.hidden_states(&ids, b, &pos, Some(&mask), Some(&mut cache));
-    let vocab = lm.config.vocab_size;
-    let mut logits = to_host(lm.head(h.narrow(1, t - 1, 1)));
-    let mut out: Vec<Vec<u32>> = vec![Vec::new(); b];
-    let mut done = vec![false; b];
-    for step in 0..max_new {
-        let mut next = Vec::with_capacity(b);
-        for r in 0..b {
-            let tokn = argmax(&logits[r * vocab..(r + 1) * vocab]) as u32;
-            if !done[r] {
-                out[r].push(tokn);
-                done[r] = tokn == eos;
-            }
-            next.push(if done[r] { eos } else { tokn });
-        }
-        if done.iter().all(|&d| d) || step + 1 == max_new {
-            break;
-        }
-        let past = t + step;
-        let pos: Vec<Vec<usize>> = prompts.iter().map(|p| vec![p.len() + step]).collect();
-        let mut m = Vec::with_capacity(b * (past + 1));
-        for &pad in &pads {
-            m.extend((0..past + 1).map(|j| j < pad));
-        }
-        let h = lm.hidden_states(&next, b, &pos, Some(&m), Some(&mut cache)); // [b, 1, hidden]
-        logits = to_host(lm.head(h));
-    }
-    out
-}
-
-fn to_host(t: burn::tensor::Tensor<3>) -> Vec<f32> {
-    t.into_data().try_to_vec::<f32>().expect("f32 logits")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,7 +178,7 @@ mod tests {
         let ids: Vec<Vec<u32>> = prompts.iter().map(|p| lm.tokenizer.encode(p).unwrap()).collect();
         assert_ne!(ids[0].len(), ids[1].len(), "the test needs padding");
         let eos = lm.tokenizer.eos_id;
-        let batched = greedy_batch(&lm.model, &ids, 6, eos);
+        let batched = lm.model.generate_greedy_batch(&ids, 6, Some(eos)).unwrap();
         for (p, g) in ids.iter().zip(&batched) {
             assert_eq!(&lm.model.generate_greedy(p, 6, Some(eos)), g);
             assert!(!g.is_empty());

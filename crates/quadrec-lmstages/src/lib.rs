@@ -6,6 +6,8 @@
 //! - [`sasrec_text`] (`sasrec-text`): SASRec over frozen MiniLM item-text embeddings through a
 //!   MoE adapter (UniSRec), with or without ID embeddings; parent `sasrec`.
 //! - [`deepfm_text`] (`deepfm-text`): DeepFM with MiniLM text fields; parent `deepfm`.
+//! - [`din_text`] (`din-text`): DIN whose item representation (target, history, target
+//!   attention) carries an adapted MiniLM text field next to the ID embedding; parent `din`.
 //! - [`kar`] (`kar`): SmolLM2-written item knowledge and user preference summaries (train
 //!   history only, greedy, cached on disk by prompt hash), MiniLM-encoded, fed to DeepFM
 //!   through knowledge adaptors (KAR); parents `deepfm` and `deepfm-text`.
@@ -16,6 +18,7 @@
 
 pub mod deepfm_text;
 pub mod dense_deepfm;
+pub mod din_text;
 pub mod distill;
 pub mod generate;
 pub mod kar;
@@ -31,6 +34,7 @@ use quadrec_models::defaults;
 pub const STAGES_TABLE: &[MethodEntry] = &[
     MethodEntry { id: sasrec_text::ID, display_name: "SASRec-Text", stage: Stage::FeatureEncoder, task: Task::RepresentationEncoding, quadrant: Quadrant::Q2, family: Family::LanguageModel, trained: true, default_params: defaults::<sasrec_text::SasRecTextParams>, build: sasrec_text::build, smoke_params: sasrec_text::smoke },
     MethodEntry { id: deepfm_text::ID, display_name: "DeepFM-Text", stage: Stage::FeatureEncoder, task: Task::RepresentationEncoding, quadrant: Quadrant::Q2, family: Family::LanguageModel, trained: true, default_params: defaults::<dense_deepfm::DenseDeepFmParams>, build: deepfm_text::build, smoke_params: deepfm_text::smoke },
+    MethodEntry { id: din_text::ID, display_name: "DIN-Text", stage: Stage::FeatureEncoder, task: Task::RepresentationEncoding, quadrant: Quadrant::Q2, family: Family::LanguageModel, trained: true, default_params: defaults::<din_text::DinTextParams>, build: din_text::build, smoke_params: din_text::smoke },
     MethodEntry { id: kar::ID, display_name: "KAR", stage: Stage::FeatureEngineering, task: Task::FeatureAugmentation, quadrant: Quadrant::Q2, family: Family::LanguageModel, trained: true, default_params: defaults::<kar::KarParams>, build: kar::build, smoke_params: kar::smoke },
     MethodEntry { id: distill::ID, display_name: "Distill-MF", stage: Stage::FeatureEncoder, task: Task::RepresentationEncoding, quadrant: Quadrant::Q2, family: Family::LanguageModel, trained: true, default_params: defaults::<distill::DistillParams>, build: distill::build, smoke_params: distill::smoke },
     MethodEntry { id: text_profile::ID, display_name: "Text-Profile", stage: Stage::ScoringRanking, task: Task::TopNRanking, quadrant: Quadrant::Q3, family: Family::LanguageModel, trained: false, default_params: defaults::<text_profile::TextProfileParams>, build: text_profile::build, smoke_params: text_profile::smoke },
