@@ -1,6 +1,9 @@
 //! Full-ranking evaluation benchmark (quadrec side). Reads a case file written by
 //! `benchmarks/eval/make_cases.py`, evaluates hr/recall/ndcg/mrr/precision/map @ 5, 10, 20 with
-//! seen items masked, and writes the timing plus per-user values for the comparison with RecBole.
+//! seen items masked in three variants (accuracy only; + top-20 lists; + top-20 lists and the
+//! exposure metrics coverage / avg_pop / gini @ 5, 10, 20), REPEATS runs each (median and best
+//! recorded), and writes the timings plus per-user values for the comparison with RecBole.
+//! Env `VARIANTS=full` (any subset of `acc,top20,full`) only prints timings (profiling aid).
 //!
 //! Usage: `cargo run --release -p quadrec-eval --example bench_full -- CASE THREADS OUT_DIR [BLOCK] [--trec]`
 //! With `--trec`, also writes `OUT_DIR/run.trec` and `OUT_DIR/qrels.trec` (top 20, user = query)
@@ -83,22 +86,44 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             names.push(format!("{m}@{k}"));
         }
     }
-    let metrics = parse_metrics(&names)?;
+    // Exposure / beyond-accuracy metrics of the "full" variant (read the concrete top-K lists).
+    let mut exposure_names = Vec::new();
+    for k in [5, 10, 20] {
+        for m in ["coverage", "avg_pop", "gini"] {
+            exposure_names.push(format!("{m}@{k}"));
+        }
+    }
+    // Item popularity = occurrences in the seen lists (train interactions), computed before timing;
+    // recbole_bench.py derives the same counts for its AveragePopularity.
+    let mut pop = vec![0u32; n_items as usize];
+    for &s in &seen {
+        pop[s as usize] += 1;
+    }
+    let ctx = MetricContext { n_items, item_popularity: Some(&pop), long_tail: None };
     let n = n_items as usize;
-    let mut variants = Vec::new(); // (keep_top, (best eval s, fill s), all runs, report)
-    // keep_top 0: accuracy metrics only, no top-K work; 20: top-20 lists kept (exposure / TREC).
-    // PROFILE_ONLY_TOP20=1 (profiling aid): time only the top-20 variant, many times.
-    let only20 = std::env::var("PROFILE_ONLY_TOP20").is_ok_and(|v| v == "1");
-    for keep_top in [0usize, 20] {
-        if only20 && keep_top == 0 {
+    // Variants (env VARIANTS, comma-separated, default all three):
+    // - acc:   18 accuracy metrics, no top-K lists (the tie-aware counting kernel only);
+    // - top20: the same plus concrete top-20 lists kept (what RecBole's torch.topk materialises);
+    // - full:  top20 plus coverage / avg_pop / gini @ 5, 10, 20 (exposure metrics).
+    let wanted = std::env::var("VARIANTS").unwrap_or_else(|_| "acc,top20,full".into());
+    let wanted: Vec<&str> = wanted.split(',').collect();
+    let repeats: usize = std::env::var("REPEATS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
+    let mut variants = Vec::new(); // (name, all eval seconds, fill seconds of the first run, report)
+    for (name, keep_top, exposure) in
+        [("acc", 0usize, false), ("top20", 20, false), ("full", 20, true)]
+    {
+        if !wanted.contains(&name) {
             continue;
         }
+        let mut all = names.clone();
+        if exposure {
+            all.extend(exposure_names.iter().cloned());
+        }
+        let metrics = parse_metrics(&all)?;
         let opts =
             FullRankingOptions { mask_seen: true, block_users: block, tie_seed: 0, keep_top };
-        // Best of REPEATS runs (default 3): the machine is shared, the minimum is the least disturbed.
-        let repeats: usize =
-            std::env::var("REPEATS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
-        let mut runs: Vec<(f64, f64)> = Vec::new(); // (eval seconds, score fill seconds)
+        let mut runs: Vec<f64> = Vec::new(); // eval seconds (score filling excluded)
+        let mut fill = 0.0;
         let mut last = None;
         for _ in 0..repeats.max(1) {
             let mut score_secs = 0.0f64;
@@ -107,7 +132,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 &queries,
                 n_items,
                 &metrics,
-                &MetricContext::default(),
+                &ctx,
                 &opts,
                 |users, out: &mut [f32]| {
                     let t = Instant::now();
@@ -135,23 +160,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 },
             )?;
             let total = t0.elapsed().as_secs_f64();
-            runs.push((total - score_secs, score_secs));
+            runs.push(total - score_secs);
+            fill = score_secs;
             last = Some(rep);
         }
-        let rep = last.expect("at least one run");
-        let best =
-            runs.iter().copied().fold((f64::INFINITY, 0.0), |b, r| if r.0 < b.0 { r } else { b });
-        variants.push((keep_top, best, runs, rep));
+        variants.push((name, runs, fill, last.expect("at least one run")));
     }
-    if only20 {
-        let r = &variants[0].2;
-        println!("top20 best {:.6} s", r.iter().map(|r| r.0).fold(f64::INFINITY, f64::min));
+    let median = |r: &[f64]| {
+        let mut v = r.to_vec();
+        v.sort_by(f64::total_cmp);
+        let m = v.len() / 2;
+        if v.len() % 2 == 1 { v[m] } else { (v[m - 1] + v[m]) / 2.0 }
+    };
+    let min = |r: &[f64]| r.iter().copied().fold(f64::INFINITY, f64::min);
+    if variants.len() < 3 {
+        // Profiling / partial runs: timings only.
+        for (name, runs, _, _) in &variants {
+            println!("{name}: median {:.6} s, best {:.6} s", median(runs), min(runs));
+        }
         return Ok(());
     }
-    // Keeping top lists must not change any per-user value.
-    assert_eq!(variants[0].3.per_user, variants[1].3.per_user, "top-list depth changed values");
-    let (_, best20, runs20, rep) = variants.pop().expect("two variants");
-    let (_, best, runs, _) = variants.pop().expect("two variants");
+    // Keeping top lists or adding exposure metrics must not change any accuracy value.
+    for (_, _, _, r) in &variants[1..] {
+        for nm in &names {
+            assert!(variants[0].3.per_user.column(nm) == r.per_user.column(nm), "{nm} changed");
+        }
+    }
+    let rep = &variants[2].3;
     std::fs::create_dir_all(&out_dir)?;
     let mut bin = Vec::with_capacity(names.len() * n_users * 8);
     for nm in &names {
@@ -162,6 +197,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     quadrec_core::fsx::write_atomic(&out_dir.join("quadrec_per_user.f64"), &bin)?;
     let summary: serde_json::Map<String, serde_json::Value> =
         rep.summary.iter().map(|s| (s.metric.clone(), serde_json::json!(s.value))).collect();
+    let timing: serde_json::Map<String, serde_json::Value> = variants
+        .iter()
+        .map(|(name, runs, _, _)| {
+            (
+                name.to_string(),
+                serde_json::json!({"median_s": median(runs), "best_s": min(runs), "runs_s": runs}),
+            )
+        })
+        .collect();
+    // Per-user avg_pop@20 and the list-level exposure values, for the check against RecBole.
+    let mut pop_bin = Vec::new();
+    for k in [5, 10, 20] {
+        for v in rep.per_user.column(&format!("avg_pop@{k}")).unwrap() {
+            pop_bin.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    quadrec_core::fsx::write_atomic(&out_dir.join("quadrec_avg_pop.f64"), &pop_bin)?;
     let out = serde_json::json!({
         "tool": "quadrec-eval",
         "case": args[1],
@@ -169,11 +221,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "n_items": n_items,
         "threads": threads,
         "block_users": if block == 0 { quadrec_eval::full::auto_block_users(n_items) } else { block },
-        "eval_seconds": best.0,
-        "eval_seconds_all_runs": runs.iter().map(|r| r.0).collect::<Vec<_>>(),
-        "eval_seconds_with_top20_lists": best20.0,
-        "eval_seconds_with_top20_lists_all_runs": runs20.iter().map(|r| r.0).collect::<Vec<_>>(),
-        "score_fill_seconds": best.1,
+        "variants": {
+            "acc": "18 accuracy metrics (hr/recall/ndcg/mrr/precision/map @5,10,20), no top-K lists",
+            "top20": "acc + concrete top-20 lists kept",
+            "full": "top20 + coverage/avg_pop/gini @5,10,20",
+        },
+        "timing": timing,
+        "eval_seconds": median(&variants[0].1),
+        "eval_seconds_with_top20_lists": median(&variants[1].1),
+        "eval_seconds_with_top20_and_exposure": median(&variants[2].1),
+        "score_fill_seconds": variants[0].2,
         "peak_rss_mib": peak_rss_mib(),
         "metrics": names,
         "summary": summary,

@@ -94,6 +94,23 @@ pub(crate) fn user_values(
         .collect()
 }
 
+/// [`user_values`] written into `out` (one slot per per-user metric, in metric order): no
+/// allocation, for the full-ranking hot loop.
+pub(crate) fn user_values_into(
+    r: &UserRanking,
+    metrics: &[MetricSpec],
+    ctx: &MetricContext<'_>,
+    out: &mut [f64],
+) {
+    let mut slots = out.iter_mut();
+    for m in metrics {
+        if let Compute::PerUser(f) = m.def.compute {
+            *slots.next().expect("one slot per per-user metric") =
+                f(r, m.k, ctx).unwrap_or(f64::NAN);
+        }
+    }
+}
+
 /// Collects per-user values and top lists in user order.
 pub(crate) struct Collector<'a> {
     metrics: &'a [MetricSpec],
@@ -118,6 +135,11 @@ impl<'a> Collector<'a> {
         }
     }
 
+    /// Number of per-user value columns (per-user and generation metrics).
+    pub fn n_per_user(&self) -> usize {
+        self.columns.len()
+    }
+
     /// Add one user: values from [`user_values`] (plus generation values, same order as metrics).
     pub fn push(&mut self, user: u32, values: &[f64], top: &[(u32, f32)]) {
         self.users.push(user);
@@ -137,6 +159,15 @@ impl<'a> Collector<'a> {
         let mut per_user = PerUserTable { users: self.users, columns: Vec::new() };
         let mut cols = self.columns.into_iter();
         let mut summary = Vec::new();
+        // Exposure counts once per cutoff, shared by every exposure metric at that cutoff.
+        let ks: std::collections::BTreeSet<usize> = self
+            .metrics
+            .iter()
+            .filter(|m| matches!(m.def.compute, Compute::Exposure(_)))
+            .map(|m| m.k.expect("exposure metrics require @K") as usize)
+            .collect();
+        let ks: Vec<usize> = ks.into_iter().collect();
+        let counts = self.top.exposure_counts_multi(&ks, ctx.n_items);
         for m in self.metrics {
             match m.def.compute {
                 Compute::PerUser(_) | Compute::Generation(_) => {
@@ -146,12 +177,9 @@ impl<'a> Collector<'a> {
                     summary.push(SummaryValue { metric: m.name(), value: mean, n_users: n });
                 }
                 Compute::Exposure(f) => {
-                    let k = m.k.expect("exposure metrics require @K");
-                    summary.push(SummaryValue {
-                        metric: m.name(),
-                        value: f(&self.top, k, ctx),
-                        n_users: 0,
-                    });
+                    let k = m.k.expect("exposure metrics require @K") as usize;
+                    let c = &counts[ks.binary_search(&k).expect("every exposure cutoff counted")];
+                    summary.push(SummaryValue { metric: m.name(), value: f(c, ctx), n_users: 0 });
                 }
                 Compute::Pointwise { .. } => unreachable!("checked by check_ranking_metrics"),
             }

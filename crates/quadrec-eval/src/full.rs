@@ -13,10 +13,12 @@
 
 use rayon::prelude::*;
 
-use crate::aggregate::{Collector, check_ranking_metrics, top_depth, user_values};
+use crate::aggregate::{Collector, check_ranking_metrics, top_depth, user_values_into};
 use crate::error::{EvalError, Result};
 use crate::metrics::{MetricContext, MetricSpec};
-use crate::ranking::{MASK_BITS, RowInput, Scratch, TIE_POLICY, masked, rank_row};
+use crate::ranking::{
+    MASK_BITS, RowInput, Scratch, TIE_POLICY, UserRanking, masked, rank_row_into,
+};
 use crate::results::{EvalFlags, EvalReport};
 
 /// One user's full-ranking query.
@@ -73,55 +75,86 @@ where
     for q in queries {
         validate(q, n_items)?;
     }
+    let mut also_seen = 0u64;
     let depth = top_depth(metrics, opts.keep_top);
     let n = n_items as usize;
     let block = if opts.block_users == 0 { auto_block_users(n_items) } else { opts.block_users };
-    let mut buf = vec![0f32; block.min(queries.len().max(1)) * n];
+    let block = block.min(queries.len().max(1));
+    let mut buf = vec![0f32; block * n];
     let mut col = Collector::new(metrics);
-    let mut also_seen = 0u64;
+    let n_cols = col.n_per_user();
+    // Strides >= 1 so that every parallel slice has one chunk per task even when there are no
+    // per-user columns or no top lists (zipped parallel iterators stop at the shortest).
+    let (vs, ts) = (n_cols.max(1), depth.max(1));
+    // Per-block outputs, written in place by the parallel ranking (no per-user allocation):
+    // metric values [block, n_cols] row-major, top lists [block, depth] with their lengths,
+    // seen-target collisions and errors per user.
+    let mut vals = vec![0f64; block * vs];
+    let mut tops = vec![(0u32, 0f32); block * ts];
+    let mut out: Vec<RowOut> = (0..block).map(|_| RowOut::default()).collect();
     let mut users = Vec::with_capacity(block);
     for qs in queries.chunks(block) {
+        let m = qs.len();
         users.clear();
         users.extend(qs.iter().map(|q| q.user));
-        let out = &mut buf[..qs.len() * n];
-        score_block(&users, out)
+        let rows = &mut buf[..m * n];
+        score_block(&users, rows)
             .map_err(|e| EvalError::Scorer { first_user: qs[0].user, source: e.into() })?;
-        let ranked: Vec<Result<Ranked>> = out
-            .par_chunks_mut(n)
-            .zip(qs.par_iter())
-            .map_init(Scratch::default, |scratch, (row, q)| {
-                let (n_masked, collisions) = if opts.mask_seen { mask_row(row, q) } else { (0, 0) };
-                // Target positions = item ids; on the stack for the usual short lists.
-                let mut small = [0usize; 8];
-                let long: Vec<usize>;
-                let pos: &[usize] = if q.targets.len() <= small.len() {
-                    for (p, &t) in small.iter_mut().zip(q.targets) {
-                        *p = t as usize;
+        // Tasks of USERS_PER_TASK users: each reuses one thread-local scratch and ranking.
+        rows.par_chunks_mut(USERS_PER_TASK * n)
+            .zip(vals[..m * vs].par_chunks_mut(USERS_PER_TASK * vs))
+            .zip(tops[..m * ts].par_chunks_mut(USERS_PER_TASK * ts))
+            .zip(out[..m].par_chunks_mut(USERS_PER_TASK))
+            .zip(qs.par_chunks(USERS_PER_TASK))
+            .for_each_init(
+                || (Scratch::default(), UserRanking::empty()),
+                |(scratch, r), ((((rows, vals), tops), outs), qs)| {
+                    for (i, (row, q)) in rows.chunks_mut(n).zip(qs).enumerate() {
+                        let o = &mut outs[i];
+                        *o = RowOut::default();
+                        let (n_masked, collisions) =
+                            if opts.mask_seen { mask_row(row, q) } else { (0, 0) };
+                        o.collisions = collisions;
+                        // Target positions = item ids; on the stack for the usual short lists.
+                        let mut small = [0usize; 8];
+                        let long: Vec<usize>;
+                        let pos: &[usize] = if q.targets.len() <= small.len() {
+                            for (p, &t) in small.iter_mut().zip(q.targets) {
+                                *p = t as usize;
+                            }
+                            &small[..q.targets.len()]
+                        } else {
+                            long = q.targets.iter().map(|&t| t as usize).collect();
+                            &long
+                        };
+                        let inp = RowInput {
+                            user: q.user,
+                            scores: row,
+                            items: None,
+                            target_pos: pos,
+                            n_relevant: q.targets.len() as u64,
+                            n_masked,
+                            depth,
+                            tie_seed: opts.tie_seed,
+                        };
+                        if let Err(e) = rank_row_into(&inp, scratch, r) {
+                            o.err = Some(Box::new(e));
+                            continue;
+                        }
+                        user_values_into(r, metrics, &ctx, &mut vals[i * vs..i * vs + n_cols]);
+                        tops[i * ts..i * ts + r.top.len()].copy_from_slice(&r.top);
+                        o.top_len = r.top.len() as u32;
                     }
-                    &small[..q.targets.len()]
-                } else {
-                    long = q.targets.iter().map(|&t| t as usize).collect();
-                    &long
-                };
-                let inp = RowInput {
-                    user: q.user,
-                    scores: row,
-                    items: None,
-                    target_pos: pos,
-                    n_relevant: q.targets.len() as u64,
-                    n_masked,
-                    depth,
-                    tie_seed: opts.tie_seed,
-                };
-                let r = rank_row(&inp, scratch)?;
-                let v = user_values(&r, metrics, &ctx);
-                Ok((q.user, v, r.top, collisions))
-            })
-            .collect();
-        for r in ranked {
-            let (u, v, top, c) = r?;
-            also_seen += c;
-            col.push(u, &v, &top);
+                },
+            );
+        // Errors are reported for the first failing user in query order (deterministic).
+        for (i, o) in out[..m].iter_mut().enumerate() {
+            if let Some(e) = o.err.take() {
+                return Err(*e);
+            }
+            also_seen += o.collisions;
+            let t = &tops[i * ts..i * ts + o.top_len as usize];
+            col.push(qs[i].user, &vals[i * vs..i * vs + n_cols], t);
         }
     }
     let flags = EvalFlags {
@@ -176,8 +209,19 @@ fn mask_row(row: &mut [f32], q: &FullRankingQuery<'_>) -> (usize, u64) {
     (n, c)
 }
 
-/// One ranked user: (user, per-user metric values, top list, seen targets).
-type Ranked = (u32, Vec<f64>, Vec<(u32, f32)>, u64);
+/// Users ranked by one rayon task (amortises task overhead; small enough to balance threads).
+const USERS_PER_TASK: usize = 16;
+
+/// Per-user outcome of the parallel ranking besides metric values and the top list.
+#[derive(Default)]
+struct RowOut {
+    /// Seen items that were targets (never masked).
+    collisions: u64,
+    /// Length of the top list written (< depth when fewer candidates remain).
+    top_len: u32,
+    /// The user's error, if any (boxed: keeps the per-user record small).
+    err: Option<Box<EvalError>>,
+}
 
 #[cfg(test)]
 mod tests {

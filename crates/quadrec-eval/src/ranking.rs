@@ -83,10 +83,28 @@ pub struct UserRanking {
     pub top: Vec<(u32, f32)>,
 }
 
+/// Positions with a precomputed discount (the first pages of any ranking).
+const DISCOUNT_TABLE_LEN: usize = 1024;
+
+/// `DISCOUNTS[p] = 1 / log2(p + 1)` for p < [`DISCOUNT_TABLE_LEN`], built once per process so
+/// that NDCG does not call `log2` per user; the entries are the same f64 values the formula
+/// gives (same expression), so results do not depend on whether the table was used.
+static DISCOUNTS: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
+
+#[inline]
+fn discount_formula(pos: u64) -> f64 {
+    1.0 / ((pos + 1) as f64).log2()
+}
+
 /// 1 / log2(pos + 1), the DCG discount of 1-based position `pos`.
 #[inline]
 pub(crate) fn discount(pos: u64) -> f64 {
-    1.0 / ((pos + 1) as f64).log2()
+    let t =
+        DISCOUNTS.get_or_init(|| (0..DISCOUNT_TABLE_LEN as u64).map(discount_formula).collect());
+    match t.get(pos as usize) {
+        Some(&d) => d,
+        None => discount_formula(pos),
+    }
 }
 
 impl UserRanking {
@@ -229,12 +247,33 @@ pub(crate) struct Scratch {
     keys: Vec<u64>,
     /// Block maxima keys, then indices of the blocks to revisit.
     blocks: Vec<u32>,
+    /// `maxima` already holds this row's block maxima (computed in the fused counting pass).
+    maxima_ready: bool,
+}
+
+impl UserRanking {
+    /// An empty ranking whose vectors are reused by [`rank_row_into`].
+    pub(crate) fn empty() -> Self {
+        UserRanking { user: 0, n_relevant: 0, n_candidates: 0, groups: Vec::new(), top: Vec::new() }
+    }
 }
 
 /// Rank one row: count, for each distinct relevant score, the candidates above and tied; select
 /// the concrete top `depth` by partial selection (see [`top_k`]; O(n), no sort of the row).
 /// `scratch` is reused across rows of one thread.
 pub(crate) fn rank_row(inp: &RowInput<'_>, scratch: &mut Scratch) -> Result<UserRanking> {
+    let mut out = UserRanking::empty();
+    rank_row_into(inp, scratch, &mut out)?;
+    Ok(out)
+}
+
+/// [`rank_row`] into a reused [`UserRanking`] (its `groups` and `top` keep their capacity, so
+/// ranking a row allocates nothing once the thread's buffers have grown).
+pub(crate) fn rank_row_into(
+    inp: &RowInput<'_>,
+    scratch: &mut Scratch,
+    out: &mut UserRanking,
+) -> Result<()> {
     let s = inp.scores;
     let item_at = |p: usize| -> u32 { inp.items.map_or(p as u32, |it| it[p]) };
 
@@ -244,14 +283,24 @@ pub(crate) fn rank_row(inp: &RowInput<'_>, scratch: &mut Scratch) -> Result<User
     if let Some(p) = inp.target_pos.iter().find(|&&p| s[p].is_nan()) {
         return Err(EvalError::NanScore { user: inp.user, item: item_at(*p) });
     }
-    let mut groups: Vec<TieGroup> = Vec::with_capacity(inp.target_pos.len());
+    let groups = &mut out.groups;
+    groups.clear();
+    scratch.maxima_ready = false;
     if let &[p] = inp.target_pos {
-        // One relevant item present (leave-one-out): one counting pass, no intermediate lists.
-        let (above, size, nan) = count_pass(s, s[p]);
+        // One relevant item present (leave-one-out): one counting pass, no intermediate lists;
+        // when a top list is wanted, the same pass also takes the block maxima of the top-K
+        // bound (one sweep over the row instead of two).
+        let (above, size, nan) = match block_len(s.len(), inp.depth) {
+            Some(block) => {
+                scratch.maxima_ready = true;
+                count_pass_maxima(s, s[p], block, &mut scratch.maxima)
+            }
+            None => count_pass(s, s[p]),
+        };
         groups.push(TieGroup { above, size, relevant: 1 });
         n_nan = nan;
     } else {
-        rank_groups(inp, &mut groups, &mut n_nan);
+        rank_groups(inp, groups, &mut n_nan);
     }
 
     if n_nan == usize::MAX {
@@ -261,9 +310,12 @@ pub(crate) fn rank_row(inp: &RowInput<'_>, scratch: &mut Scratch) -> Result<User
         let p = s.iter().position(|x| x.is_nan() && x.to_bits() != MASK_BITS).unwrap_or(0);
         return Err(EvalError::NanScore { user: inp.user, item: item_at(p) });
     }
-    let n_candidates = (s.len() - n_nan) as u64;
-    let top = top_k(inp, scratch);
-    Ok(UserRanking { user: inp.user, n_relevant: inp.n_relevant, n_candidates, groups, top })
+    out.user = inp.user;
+    out.n_relevant = inp.n_relevant;
+    out.n_candidates = (s.len() - n_nan) as u64;
+    out.top.clear();
+    top_k(inp, scratch, &mut out.top);
+    Ok(())
 }
 
 /// Tie groups of several relevant items (any number of distinct scores); sets `n_nan` when the
@@ -335,6 +387,58 @@ fn count_pass(s: &[f32], t: f32) -> (u64, u64, usize) {
     (above, eq, nan)
 }
 
+/// [`count_pass`] fused with the block maxima of [`top_k_block_bound`] (same layout: lane
+/// columns of tiles of `8 * block` scores, then one block for the remainder). Per-lane u32
+/// counters: a lane sees at most n / 8 scores.
+fn count_pass_maxima(s: &[f32], t: f32, block: usize, maxima: &mut Vec<f32>) -> (u64, u64, usize) {
+    let tile = 8 * block;
+    maxima.clear();
+    let (mut a, mut e, mut nn) = ([0u32; 8], [0u32; 8], [0u32; 8]);
+    for ti in s.chunks_exact(tile) {
+        let mut acc = [f32::NEG_INFINITY; 8];
+        for c in ti.chunks_exact(8) {
+            for j in 0..8 {
+                let x = c[j];
+                acc[j] = if x > acc[j] { x } else { acc[j] };
+                a[j] += (x > t) as u32;
+                e[j] += (x == t) as u32;
+                nn[j] += x.is_nan() as u32;
+            }
+        }
+        maxima.extend_from_slice(&acc);
+    }
+    let rest = &s[s.len() / tile * tile..];
+    let (mut above, mut eq, mut nan) = (0u64, 0u64, 0usize);
+    for j in 0..8 {
+        above += u64::from(a[j]);
+        eq += u64::from(e[j]);
+        nan += nn[j] as usize;
+    }
+    if !rest.is_empty() {
+        let (ra, re, rn) = count_pass(rest, t);
+        above += ra;
+        eq += re;
+        nan += rn;
+        maxima.push(rest.iter().fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m }));
+    }
+    (above, eq, nan)
+}
+
+/// Block length of [`top_k_block_bound`] for a row of `n` scores and depth `k`, or `None` when
+/// the row has fewer than `k` blocks (then [`top_k`] uses a heap or a threshold buffer).
+fn block_len(n: usize, k: usize) -> Option<usize> {
+    if k == 0 {
+        return None;
+    }
+    // Small blocks keep the bound tight (about K blocks, ~K + a few scores, are revisited); the
+    // selection among the n / block maxima is on u32 keys, cheaper than another pass over the row
+    // up to a few thousand blocks, hence the growth with n / K.
+    let block = ((n / (64 * k)) & !7).clamp(16, 1024);
+    // Blocks: 8 per whole tile of 8 * block scores, plus the remainder.
+    let n_blocks = 8 * (n / (8 * block)) + usize::from(!n.is_multiple_of(8 * block));
+    (n_blocks >= k).then_some(block)
+}
+
 /// Depth up to which [`top_k`] uses a bounded heap when the block-max bound does not apply.
 const HEAP_MAX_DEPTH: usize = 256;
 
@@ -344,47 +448,50 @@ const HEAP_MAX_DEPTH: usize = 256;
 ///   K-th largest of the maxima of >= K blocks: those K blocks hold >= K scores at or above it),
 ///   then only the blocks whose maximum reaches the bound (about K of them) are scanned;
 /// - short rows: a bounded min-heap (small K) or a threshold buffer with `select_nth_unstable_by`.
-fn top_k(inp: &RowInput<'_>, scratch: &mut Scratch) -> Vec<(u32, f32)> {
+fn top_k(inp: &RowInput<'_>, scratch: &mut Scratch, out: &mut Vec<(u32, f32)>) {
     let k = inp.depth;
     if k == 0 {
-        return Vec::new();
+        return;
     }
-    let n = inp.scores.len();
-    // Small blocks keep the bound tight (about K blocks, ~K + a few scores, are revisited); the
-    // selection among the n / block maxima is on u32 keys, cheaper than another pass over the row
-    // up to a few thousand blocks, hence the growth with n / K.
-    let block = ((n / (64 * k)) & !7).clamp(16, 1024);
-    // Blocks of `top_k_block_bound`: 8 per whole tile of 8 * block scores, plus the remainder.
-    let n_blocks = 8 * (n / (8 * block)) + usize::from(!n.is_multiple_of(8 * block));
-    if n_blocks >= k {
-        return top_k_block_bound(inp, scratch, block);
+    if let Some(block) = block_len(inp.scores.len(), k) {
+        top_k_block_bound(inp, scratch, block, out);
+    } else if k <= HEAP_MAX_DEPTH {
+        top_k_heap(inp, out);
+    } else {
+        top_k_select(inp, &mut scratch.buf, out);
     }
-    if k <= HEAP_MAX_DEPTH { top_k_heap(inp) } else { top_k_select(inp, &mut scratch.buf) }
 }
 
-fn top_k_block_bound(inp: &RowInput<'_>, scratch: &mut Scratch, block: usize) -> Vec<(u32, f32)> {
+fn top_k_block_bound(
+    inp: &RowInput<'_>,
+    scratch: &mut Scratch,
+    block: usize,
+    out: &mut Vec<(u32, f32)>,
+) {
     let (k, user, seed, s) = (inp.depth, inp.user, inp.tie_seed, inp.scores);
     let item_at = |p: u32| -> u32 { inp.items.map_or(p, |it| it[p as usize]) };
-    let Scratch { keys, maxima, blocks, .. } = scratch;
+    let Scratch { keys, maxima, blocks, maxima_ready, .. } = scratch;
     // Blocks are lane columns of tiles: a tile is `block` consecutive runs of 8 scores, and
     // block (tile, lane) holds the scores at tile + 8 r + lane, r < block. So all 8 maxima of a
     // tile come from element-wise maxima of its runs (vectorised, no horizontal reduction); the
     // remainder after the last whole tile (< 8 block scores) is one more block. NaN never wins.
     let tile = 8 * block;
     let n_tiles = s.len() / tile;
-    maxima.clear();
-    for t in s.chunks_exact(tile) {
-        let mut acc = [f32::NEG_INFINITY; 8];
-        for c in t.chunks_exact(8) {
-            for j in 0..8 {
-                acc[j] = if c[j] > acc[j] { c[j] } else { acc[j] };
-            }
-        }
-        maxima.extend_from_slice(&acc);
-    }
     let rest = &s[n_tiles * tile..];
-    if !rest.is_empty() {
-        maxima.push(rest.iter().fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m }));
+    if !std::mem::take(maxima_ready) {
+        maxima.clear();
+        for t in s.chunks_exact(tile) {
+            let mut acc = [f32::NEG_INFINITY; 8];
+            for c in t.chunks_exact(8) {
+                for j in 0..8 {
+                    acc[j] = if c[j] > acc[j] { c[j] } else { acc[j] };
+                }
+            }
+            maxima.extend_from_slice(&acc);
+        }
+        if !rest.is_empty() {
+            maxima.push(rest.iter().fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m }));
+        }
     }
     // K-th largest block maximum (selection on u32 keys): a lower bound of the K-th best score.
     blocks.clear();
@@ -403,25 +510,28 @@ fn top_k_block_bound(inp: &RowInput<'_>, scratch: &mut Scratch, block: usize) ->
     if keys.len() < s.len() {
         keys.resize(s.len(), 0);
     }
+    // A local slice keeps the buffer's pointer and length in registers (through `&mut Vec` the
+    // compiler reloads them after every store).
+    let kb: &mut [u64] = keys.as_mut_slice();
     let mut len = 0usize;
-    let mut hit = |p: usize, x: f32, len: &mut usize| {
-        keys[*len] = (u64::from(desc_key(x)) << 32) | p as u64;
-        *len += usize::from(x >= bound);
-    };
     for &b in &blocks[..nb] {
         let b = b as usize;
         if b < 8 * n_tiles {
             let start = (b / 8) * tile + b % 8;
-            for p in (start..start + tile).step_by(8) {
-                hit(p, s[p], &mut len);
+            // The lane column: `block` scores at start + 8 r (slice ends inside its tile).
+            for (r, &x) in s[start..start + tile - 7].iter().step_by(8).enumerate() {
+                kb[len] = (u64::from(desc_key(x)) << 32) | (start + 8 * r) as u64;
+                len += usize::from(x >= bound);
             }
         } else {
+            let off = n_tiles * tile;
             for (p, &x) in rest.iter().enumerate() {
-                hit(n_tiles * tile + p, x, &mut len);
+                kb[len] = (u64::from(desc_key(x)) << 32) | (off + p) as u64;
+                len += usize::from(x >= bound);
             }
         }
     }
-    let mut sel: &mut [u64] = &mut keys[..len];
+    let mut sel: &mut [u64] = &mut kb[..len];
     // Long buffers (heavy ties at the bound): select the K-th first, keeping every entry tied
     // with it (the tie-break below may move any of them into the list).
     if sel.len() > 4 * k {
@@ -449,7 +559,7 @@ fn top_k_block_bound(inp: &RowInput<'_>, scratch: &mut Scratch, block: usize) ->
         }
         i = j;
     }
-    sel.iter().take(k).map(|&x| (item_at(x as u32), s[(x as u32) as usize])).collect()
+    out.extend(sel.iter().take(k).map(|&x| (item_at(x as u32), s[(x as u32) as usize])));
 }
 
 /// Sort key of a non-NaN score: ascending keys = descending scores in `f32::total_cmp` order.
@@ -492,7 +602,7 @@ impl Ord for Entry {
     }
 }
 
-fn top_k_heap(inp: &RowInput<'_>) -> Vec<(u32, f32)> {
+fn top_k_heap(inp: &RowInput<'_>, out: &mut Vec<(u32, f32)>) {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
     let (k, user, seed) = (inp.depth, inp.user, inp.tie_seed);
@@ -540,10 +650,10 @@ fn top_k_heap(inp: &RowInput<'_>) -> Vec<(u32, f32)> {
     }
     let mut v: Vec<Entry> = heap.into_iter().map(|r| r.0).collect();
     v.sort_unstable_by(|a, b| b.cmp(a));
-    v.into_iter().map(|e| (item_at(e.pos), e.score)).collect()
+    out.extend(v.into_iter().map(|e| (item_at(e.pos), e.score)));
 }
 
-fn top_k_select(inp: &RowInput<'_>, buf: &mut Vec<(f32, u32)>) -> Vec<(u32, f32)> {
+fn top_k_select(inp: &RowInput<'_>, buf: &mut Vec<(f32, u32)>, out: &mut Vec<(u32, f32)>) {
     let k = inp.depth;
     let (user, seed) = (inp.user, inp.tie_seed);
     let item_at = |p: u32| -> u32 { inp.items.map_or(p, |it| it[p as usize]) };
@@ -576,7 +686,7 @@ fn top_k_select(inp: &RowInput<'_>, buf: &mut Vec<(f32, u32)>) -> Vec<(u32, f32)
         buf.truncate(k);
     }
     buf.sort_unstable_by(better);
-    buf.iter().map(|&(x, p)| (item_at(p), x)).collect()
+    out.extend(buf.iter().map(|&(x, p)| (item_at(p), x)));
 }
 
 #[cfg(test)]

@@ -220,13 +220,27 @@ impl TopLists {
 
     /// How many top-`k` lists each catalogue item appears in.
     pub fn exposure_counts(&self, k: usize, n_items: u32) -> Vec<u64> {
+        self.exposure_counts_multi(&[k], n_items).pop().expect("one cutoff")
+    }
+
+    /// [`TopLists::exposure_counts`] for several ascending cutoffs in one pass over the lists
+    /// (the counts at a cutoff extend those at the previous one).
+    pub fn exposure_counts_multi(&self, ks: &[usize], n_items: u32) -> Vec<Vec<u64>> {
         let mut c = vec![0u64; n_items as usize];
-        for i in 0..self.len() {
-            for &it in self.get(i).1.iter().take(k) {
-                c[it as usize] += 1;
+        let mut out = Vec::with_capacity(ks.len());
+        let mut prev = 0usize;
+        for &k in ks {
+            assert!(k >= prev, "cutoffs must be ascending");
+            for w in self.offsets.windows(2) {
+                let list = &self.items[w[0]..w[1]];
+                for &it in &list[prev.min(list.len())..k.min(list.len())] {
+                    c[it as usize] += 1;
+                }
             }
+            out.push(c.clone());
+            prev = k;
         }
-        c
+        out
     }
 }
 

@@ -4,7 +4,6 @@
 //! G = sum_i (2i - n - 1) c_i / (n sum_i c_i), i = 1..n (RecBole's GiniIndex).
 
 use super::{Compute, KRule, MetricContext, MetricDef, MetricKind};
-use crate::results::TopLists;
 
 /// Table entry.
 pub const DEF: MetricDef = MetricDef {
@@ -19,12 +18,42 @@ pub const DEF: MetricDef = MetricDef {
     compute: Compute::Exposure(compute),
 };
 
-fn compute(t: &TopLists, k: u64, c: &MetricContext<'_>) -> f64 {
-    gini_index(&t.exposure_counts(k as usize, c.n_items))
+fn compute(counts: &[u64], _: &MetricContext<'_>) -> f64 {
+    gini_index(counts)
 }
 
 /// Gini index of non-negative counts (0 for an all-zero vector).
+///
+/// Every term of the formula is an integer, so it is evaluated exactly in integers; without
+/// sorting when the counts are small (they are at most the number of users): the sorted order
+/// is runs of equal values, and a run of `h` items with count `v` starting after position `a`
+/// contributes `v * sum_{i=a+1}^{a+h} (2i - n - 1) = v * h * (2a + h - n)`. The result is the
+/// same f64 as the sorted sum ([`gini_index_sorted`], which the tests compare against).
 pub fn gini_index(counts: &[u64]) -> f64 {
+    let n = counts.len();
+    let max = counts.iter().copied().max().unwrap_or(0);
+    if max as u128 > 4 * n as u128 + 1024 {
+        return gini_index_sorted(counts);
+    }
+    let mut hist = vec![0u64; max as usize + 1];
+    for &c in counts {
+        hist[c as usize] += 1;
+    }
+    let (mut num, mut total, mut a) = (0i128, 0i128, 0i128);
+    for (v, &h) in hist.iter().enumerate() {
+        let (v, h) = (v as i128, h as i128);
+        num += v * h * (2 * a + h - n as i128);
+        total += v * h;
+        a += h;
+    }
+    if total == 0 {
+        return 0.0;
+    }
+    num as f64 / (n as f64 * total as f64)
+}
+
+/// [`gini_index`] by sorting (reference; used for very large counts).
+pub fn gini_index_sorted(counts: &[u64]) -> f64 {
     let mut c = counts.to_vec();
     c.sort_unstable();
     let n = c.len() as f64;
@@ -40,6 +69,7 @@ pub fn gini_index(counts: &[u64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::results::TopLists;
 
     #[test]
     fn hand_values() {
@@ -51,6 +81,26 @@ mod tests {
         let t = TopLists::from_lists(&[(0, vec![0, 1]), (1, vec![0, 2])]);
         let c = MetricContext { n_items: 4, item_popularity: None, long_tail: None };
         // counts [2,1,1,0] sorted [0,1,1,2]: (-3*0 - 1*1 + 1*1 + 3*2) / (4*4) = 6/16.
-        assert!((compute(&t, 2, &c) - 6.0 / 16.0).abs() < 1e-15);
+        assert!((compute(&t.exposure_counts(2, 4), &c) - 6.0 / 16.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn histogram_gini_equals_sorted_gini() {
+        // Pseudo-random counts with many repeats and zeros, plus large counts (sorted path).
+        let mut z = 12345u64;
+        for len in [1usize, 2, 7, 100, 1682] {
+            let counts: Vec<u64> = (0..len)
+                .map(|_| {
+                    z = z.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    let r = z >> 33;
+                    if r % 3 == 0 { 0 } else { r % 50 }
+                })
+                .collect();
+            assert_eq!(gini_index(&counts).to_bits(), gini_index_sorted(&counts).to_bits());
+        }
+        let big = [0u64, 1 << 40, 3, 1 << 41];
+        assert_eq!(gini_index(&big), gini_index_sorted(&big));
+        assert_eq!(gini_index(&[0, 0, 0]), 0.0);
+        assert_eq!(gini_index(&[]), 0.0);
     }
 }

@@ -15,7 +15,6 @@ use crate::fairness::LongTail;
 use crate::generation::GenerationCounts;
 use crate::pointwise::PointwiseData;
 use crate::ranking::UserRanking;
-use crate::results::TopLists;
 
 mod accuracy;
 mod auc;
@@ -79,8 +78,10 @@ pub struct MetricContext<'a> {
 pub enum Compute {
     /// Per-user value from a ranking; `None` = undefined for this user.
     PerUser(fn(&UserRanking, Option<u64>, &MetricContext<'_>) -> Option<f64>),
-    /// One value over all users' concrete top lists, at cutoff K.
-    Exposure(fn(&TopLists, u64, &MetricContext<'_>) -> f64),
+    /// One value over all users' concrete top-K lists, from the exposure counts at cutoff K
+    /// (`counts[i]` = number of top-K lists holding item i, [`crate::results::TopLists::exposure_counts`]; the
+    /// evaluator computes them once per K for every exposure metric).
+    Exposure(fn(&[u64], &MetricContext<'_>) -> f64),
     /// Pointwise metric: per-user value (None if undefined) and the headline (global) value.
     Pointwise {
         /// Value over one user's rows (probabilities, labels).
