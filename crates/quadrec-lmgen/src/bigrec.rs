@@ -20,8 +20,8 @@
 //! `generated(user)` reports each title's grounded item, `None` below the threshold.
 
 use crate::common::{
-    Caches, Catalogue, GenSettings, Grounded, data_err, decoder, generate_grounded, next_item_cuts,
-    provenance,
+    Caches, Catalogue, GenSettings, Grounded, data_err, decoder, generate_grounded_many,
+    next_item_cuts, probe_prefetched, provenance,
 };
 use crate::ground::Grounding;
 use crate::lm::{Decoder, SftParams, sft};
@@ -144,26 +144,48 @@ impl BigRec {
             .map_err(|e| data_err(self.id, e))
     }
 
-    /// Generate and ground for one query (cached per user and history).
-    fn generate(&self, q: &UserQuery) -> Result<Arc<Grounded>, MethodError> {
+    fn settings(&self) -> GenSettings<'_> {
+        GenSettings {
+            beams: self.p.beams,
+            max_new_tokens: self.p.max_new_tokens,
+            stop: &self.newline,
+            grounding: self.p.grounding,
+            threshold: self.p.threshold,
+            emb: self.emb.as_deref(),
+        }
+    }
+
+    /// Generate and ground the queries that are not cached yet, greedy ones in batches of
+    /// [`crate::common::GEN_BATCH`] (the validation probe calls this with all its users; a
+    /// runner hook announcing a pass's queries would let the test pass do the same).
+    pub fn prefetch(&self, queries: &[UserQuery]) -> Result<(), MethodError> {
         let (cat, dec) = match (&self.cat, &self.dec) {
             (Some(c), Some(d)) => (c, d),
             _ => return Err(MethodError::NotFitted { method: self.id.into() }),
         };
-        self.caches.get_or(q, || {
-            let ids =
-                dec.encode(&self.prompt(cat, q.history)?).map_err(|e| data_err(self.id, e))?;
-            let st = GenSettings {
-                beams: self.p.beams,
-                max_new_tokens: self.p.max_new_tokens,
-                stop: &self.newline,
-                grounding: self.p.grounding,
-                threshold: self.p.threshold,
-                emb: self.emb.as_deref(),
-            };
-            generate_grounded(self.id, q.user, dec, &ids, cat, &st)
-                .map_err(|e| data_err(self.id, e))
-        })
+        let todo = self.caches.missing(queries);
+        if todo.is_empty() {
+            return Ok(());
+        }
+        let mut prompts = Vec::with_capacity(todo.len());
+        for q in &todo {
+            prompts
+                .push(dec.encode(&self.prompt(cat, q.history)?).map_err(|e| data_err(self.id, e))?);
+        }
+        let users: Vec<u32> = todo.iter().map(|q| q.user).collect();
+        let st = self.settings();
+        let gs = generate_grounded_many(self.id, &users, dec, &prompts, cat, &st)
+            .map_err(|e| data_err(self.id, e))?;
+        for (q, g) in todo.into_iter().zip(gs) {
+            self.caches.insert(q, g);
+        }
+        Ok(())
+    }
+
+    /// Generate and ground for one query (cached per user and history).
+    fn generate(&self, q: &UserQuery) -> Result<Arc<Grounded>, MethodError> {
+        self.prefetch(std::slice::from_ref(q))?;
+        self.caches.get(q).ok_or_else(|| data_err(self.id, "generation missing after prefetch"))
     }
 }
 
@@ -208,12 +230,19 @@ impl Method for BigRec {
         let sp = self.p.sft.clone();
         let seed = ctx.seed.child("bigrec/sft");
         let meter = self.meter.clone();
+        let mut probe_err = None;
         let (model, losses, best_step, best_valid) = sft(&examples, &sp, seed, &meter, |_, m| {
             self.dec = Some(Decoder { model: m.clone(), ..dec.clone() });
             self.caches.clear();
-            ctx.probe(&*self)
+            probe_prefetched(ctx, &*self, |me, qs| me.prefetch(qs)).unwrap_or_else(|e| {
+                probe_err = Some(e);
+                None
+            })
         })
         .map_err(|e| data_err(self.id, e))?;
+        if let Some(e) = probe_err {
+            return Err(e);
+        }
         self.n_lora = model.n_lora_parameters() as u64;
         self.dec = Some(Decoder { model, ..dec });
         self.caches.clear();

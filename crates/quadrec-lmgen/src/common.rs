@@ -196,24 +196,118 @@ pub struct GenSettings<'a> {
     pub emb: Option<&'a ItemEmbeddings>,
 }
 
-/// Generate titles after `prompt` and ground them (`label` names the method in debug output).
-pub fn generate_grounded(
+/// Prompts decoded together by the batched greedy paths. Batching changes no output (each row
+/// equals decoding it alone, up to float summation order), so it is not a method param.
+pub const GEN_BATCH: usize = 16;
+
+/// Generate titles after each prompt and ground them (`label` names the method in debug
+/// output; `users[k]` is the user of `prompts[k]`). Greedy decoding (`beams = 1`) runs the
+/// prompts in batches of [`GEN_BATCH`]; beam search runs one prompt at a time.
+pub fn generate_grounded_many(
     label: &str,
-    user: u32,
+    users: &[u32],
     dec: &Decoder,
-    prompt: &[u32],
+    prompts: &[Vec<u32>],
     cat: &Catalogue,
     s: &GenSettings,
-) -> Result<Grounded, DecodeError> {
-    let hyps = dec.beam_search(prompt, s.beams, s.max_new_tokens, s.stop, None, false)?;
-    let mut texts = Vec::with_capacity(hyps.len());
-    for h in &hyps {
-        texts.push(clean_answer(&dec.decode(&h.tokens)?));
+) -> Result<Vec<Grounded>, DecodeError> {
+    let mut all_texts: Vec<Vec<String>> = Vec::with_capacity(prompts.len());
+    if s.beams <= 1 {
+        for (toks, _) in dec.greedy_batch(prompts, s.max_new_tokens, s.stop, GEN_BATCH)? {
+            all_texts.push(vec![clean_answer(&dec.decode(&toks)?)]);
+        }
+    } else {
+        for prompt in prompts {
+            let hyps = dec.beam_search(prompt, s.beams, s.max_new_tokens, s.stop, None, false)?;
+            let mut texts = Vec::with_capacity(hyps.len());
+            for h in &hyps {
+                texts.push(clean_answer(&dec.decode(&h.tokens)?));
+            }
+            all_texts.push(texts);
+        }
     }
-    if std::env::var_os("QUADREC_LMGEN_DEBUG").is_some() {
-        eprintln!("{label}: user {user} -> {texts:?}");
+    let debug = std::env::var_os("QUADREC_LMGEN_DEBUG").is_some();
+    let mut out = Vec::with_capacity(prompts.len());
+    for (texts, user) in all_texts.into_iter().zip(users) {
+        if debug {
+            eprintln!("{label}: user {user} -> {texts:?}");
+        }
+        out.push(ground_texts(texts, cat, s.grounding, s.emb, s.threshold)?);
     }
-    ground_texts(texts, cat, s.grounding, s.emb, s.threshold)
+    Ok(out)
+}
+
+/// Records the queries a validation probe asks for (scores all 0, discarded), so that a
+/// generator can decode them in batches before the real probe reads its cache (the runner
+/// hands a method one user at a time). It sees exactly the inputs the real probe passes
+/// (user and history; candidate ids are not kept), never a target.
+#[derive(Default)]
+pub struct QueryRecorder {
+    seen: Mutex<Vec<(u32, Vec<u32>)>>,
+}
+
+impl QueryRecorder {
+    /// The recorded (user, history) pairs, first-seen order, without repeats.
+    pub fn take(&self) -> Vec<(u32, Vec<u32>)> {
+        let mut v = std::mem::take(&mut *self.seen.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut keys = std::collections::BTreeSet::new();
+        v.retain(|(u, h)| keys.insert((*u, h.clone())));
+        v
+    }
+
+    fn record(&self, q: &UserQuery) {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner()).push((q.user, q.history.to_vec()));
+    }
+}
+
+impl quadrec_method::Method for QueryRecorder {
+    fn fit(
+        &mut self,
+        _train: &TrainView,
+        _ctx: &mut quadrec_method::FitContext,
+    ) -> Result<quadrec_method::FitReport, MethodError> {
+        Ok(quadrec_method::FitReport::default())
+    }
+
+    fn score_full(&self, queries: &[UserQuery], out: &mut [f32]) -> Result<(), MethodError> {
+        queries.iter().for_each(|q| self.record(q));
+        out.fill(0.0);
+        Ok(())
+    }
+
+    fn score_items(
+        &self,
+        query: &UserQuery,
+        _items: &[u32],
+        out: &mut [f32],
+    ) -> Result<(), MethodError> {
+        self.record(query);
+        out.fill(0.0);
+        Ok(())
+    }
+
+    fn n_parameters(&self) -> u64 {
+        0
+    }
+}
+
+/// The validation probe of a batched generator: a recording pass (scores discarded) learns the
+/// probe's queries, `prefetch` decodes them in batches into the method's cache, then the real
+/// probe runs on `m` and reads that cache. `None` when the context has no probe.
+pub fn probe_prefetched<M: quadrec_method::Method>(
+    ctx: &mut quadrec_method::FitContext,
+    m: &M,
+    prefetch: impl FnOnce(&M, &[UserQuery]) -> Result<(), MethodError>,
+) -> Result<Option<f64>, MethodError> {
+    let rec = QueryRecorder::default();
+    if ctx.probe(&rec).is_none() {
+        return Ok(None);
+    }
+    let seen = rec.take();
+    let qs: Vec<UserQuery> =
+        seen.iter().map(|(u, h)| UserQuery { user: *u, history: h.as_slice() }).collect();
+    prefetch(m, &qs)?;
+    Ok(ctx.probe(m))
 }
 
 /// Caches of one method instance: results per (user, history), and the latest outputs per user
@@ -239,6 +333,37 @@ impl<T> Caches<T> {
         let v = Arc::new(f()?);
         self.by_query.lock().unwrap_or_else(|p| p.into_inner()).insert(k, v.clone());
         Ok(v)
+    }
+
+    /// The cached result of `q`.
+    pub fn get(&self, q: &UserQuery) -> Option<Arc<T>> {
+        self.by_query.lock().unwrap_or_else(|p| p.into_inner()).get(&query_key(q)).cloned()
+    }
+
+    /// Number of cached results.
+    pub fn len(&self) -> usize {
+        self.by_query.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether `q` has a cached result.
+    pub fn contains(&self, q: &UserQuery) -> bool {
+        self.by_query.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&query_key(q))
+    }
+
+    /// Insert the result of `q`.
+    pub fn insert(&self, q: &UserQuery, v: T) {
+        self.by_query.lock().unwrap_or_else(|p| p.into_inner()).insert(query_key(q), Arc::new(v));
+    }
+
+    /// The queries of `qs` without a cached result, first occurrence of each only.
+    pub fn missing<'a>(&self, qs: &'a [UserQuery<'a>]) -> Vec<&'a UserQuery<'a>> {
+        let mut seen = std::collections::BTreeSet::new();
+        qs.iter().filter(|q| !self.contains(q) && seen.insert(query_key(q))).collect()
     }
 
     /// Record the outputs of the latest call for `user`.

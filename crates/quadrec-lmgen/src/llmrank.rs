@@ -105,6 +105,8 @@ pub struct LlmRank {
     dec: Option<Decoder>,
     meter: Arc<TokenMeter>,
     caches: Caches<()>,
+    /// KV cache of each user's prompt part before the candidates (shared by the views).
+    prefixes: Caches<quadrec_lm::KvCache>,
     stats: Mutex<ParseStats>,
 }
 
@@ -133,6 +135,7 @@ impl Method for LlmRank {
         self.dec = Some(decoder(ID, None, self.meter.clone())?);
         self.cat = Some(Catalogue::new(train));
         self.caches.clear();
+        self.prefixes.clear();
         Ok(FitReport {
             fit_seconds: t0.elapsed().as_secs_f64(),
             device: "flex".into(),
@@ -179,13 +182,35 @@ impl Method for LlmRank {
                 .map_err(|e| data_err(ID, e))?;
             prompts.push(dec.encode(&text).map_err(|e| data_err(ID, e))?);
         }
-        // Run the shared prefix (system + history) once; each shuffle continues from a copy.
+        // The user part of the prompt (system + history, up to the candidate list) is the
+        // same in every view of this user: it is run once and its KV cache kept, keyed by its
+        // token ids (the prompt rendered without candidates, cut where the real prompts part).
         let min_len = prompts.iter().map(Vec::len).min().unwrap_or(0);
         let lcp = common_prefix_len(&prompts).min(min_len.saturating_sub(1));
-        let mut base = dec.model.new_cache();
-        if lcp > 0 {
-            dec.meter.add(lcp);
-            let _ = dec.model.forward(&prompts[0][..lcp], &mut base);
+        let bare = TEMPLATE
+            .render(&[("history", &history), ("candidates", "")])
+            .map_err(|e| data_err(ID, e))?;
+        let bare = dec.encode(&bare).map_err(|e| data_err(ID, e))?;
+        let user_len = lcp.min(bare.iter().zip(&prompts[0]).take_while(|(a, b)| a == b).count());
+        let user_part = &prompts[0][..user_len];
+        let key = UserQuery { user: q.user, history: user_part };
+        let mut base = match self.prefixes.get(&key) {
+            Some(c) => (*c).clone(),
+            None => {
+                let mut c = dec.model.new_cache();
+                if user_len > 0 {
+                    let _ = dec.feed(user_part, &mut c);
+                }
+                if self.prefixes.len() >= crate::constrained::PREFIX_CACHE {
+                    self.prefixes.clear();
+                }
+                self.prefixes.insert(&key, c.clone());
+                c
+            }
+        };
+        // Then the part all shuffles share (usually the first tokens of the list), once.
+        if lcp > user_len {
+            let _ = dec.feed(&prompts[0][user_len..lcp], &mut base);
         }
         let by_pop = {
             let mut v: Vec<usize> = (0..n).collect();
@@ -203,10 +228,13 @@ impl Method for LlmRank {
             let mut cache = base.clone();
             let lp = dec.feed(&ids[lcp..], &mut cache);
             let hyps = dec.beam_search_from(cache, lp, 1, self.p.max_new_tokens, &[], None, false);
-            let text = match hyps.first() {
-                Some(h) => dec.decode(&h.tokens).map_err(|e| data_err(ID, e))?,
-                None => String::new(),
+            let (text, finished) = match hyps.first() {
+                Some(h) => (dec.decode(&h.tokens).map_err(|e| data_err(ID, e))?, h.finished),
+                None => (String::new(), true),
             };
+            // Cut by max_new_tokens: the last segment may be a split number.
+            let text =
+                if finished { text } else { crate::parse::drop_truncated_tail(&text).to_string() };
             if std::env::var_os("QUADREC_LMGEN_DEBUG").is_some() {
                 eprintln!("llmrank: user {} -> {text:?}", q.user);
             }
@@ -276,6 +304,7 @@ pub fn build(v: &serde_json::Value) -> Result<Box<dyn Method>, ParamsError> {
         dec: None,
         meter: Arc::default(),
         caches: Caches::default(),
+        prefixes: Caches::default(),
         stats: Mutex::default(),
     }))
 }
@@ -330,6 +359,7 @@ mod tests {
             dec: None,
             meter: Arc::default(),
             caches: Caches::default(),
+            prefixes: Caches::default(),
             stats: Mutex::default(),
         };
         let mut o = r.order(1, 0, 20);

@@ -109,9 +109,115 @@ impl Decoder {
     /// Run `ids` after `cache` (extending it); returns the log-probs of the next token.
     pub fn feed(&self, ids: &[u32], cache: &mut KvCache) -> Vec<f32> {
         self.meter.add(ids.len());
-        let logits = self.model.forward(ids, cache); // [1, T, V]
-        let t = logits.dims()[1];
-        log_softmax_host(&host(logits.narrow(1, t - 1, 1)))
+        let past = cache.len();
+        let pos = vec![(past..past + ids.len()).collect::<Vec<_>>()];
+        let h = self.model.hidden_states(ids, 1, &pos, None, Some(cache)); // [1, T, d]
+        // The tied head on the last position only (the vocabulary is 49k: running it on every
+        // prompt position would add about a quarter to the prefill).
+        let t = h.dims()[1];
+        log_softmax_host(&host(self.model.head(h.narrow(1, t - 1, 1))))
+    }
+
+    /// A prompt run into a fresh cache: the cache and the next-token log-probs.
+    pub fn prefill(&self, prompt: &[u32]) -> Result<(KvCache, Vec<f32>), DecodeError> {
+        if prompt.is_empty() {
+            return Err(DecodeError("prefill: empty prompt".into()));
+        }
+        let mut cache = self.model.new_cache();
+        let lp = self.feed(prompt, &mut cache);
+        Ok((cache, lp))
+    }
+
+    /// Greedy decoding of many prompts together (`quadrec_lm::Llama::generate_greedy_batch`:
+    /// one forward per step for the whole batch, each row equal to decoding it alone), in
+    /// chunks of `batch` prompts. A row's output is cut after its first `<|im_end|>` or `stop`
+    /// token (kept, as in [`Decoder::beam_search`]); `finished` says whether it stopped so,
+    /// rather than at `max_new`. Rows go on past a `stop` token only while another row of the
+    /// chunk is still running (those tokens are computed and metered, then dropped).
+    pub fn greedy_batch(
+        &self,
+        prompts: &[Vec<u32>],
+        max_new: usize,
+        stop: &[u32],
+        batch: usize,
+    ) -> Result<Vec<(Vec<u32>, bool)>, DecodeError> {
+        let mut out = Vec::with_capacity(prompts.len());
+        for chunk in prompts.chunks(batch.max(1)) {
+            let rows = self
+                .model
+                .generate_greedy_batch(chunk, max_new, Some(self.im_end))
+                .map_err(|e| DecodeError(e.to_string()))?;
+            for (p, mut g) in chunk.iter().zip(rows) {
+                self.meter.add(p.len() + g.len());
+                let end = g.iter().position(|t| *t == self.im_end || stop.contains(t));
+                if let Some(e) = end {
+                    g.truncate(e + 1);
+                }
+                out.push((g, end.is_some()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Log-probability of each continuation after a prefilled prefix (`cache`, whose
+    /// next-token log-probs are `first`): the continuations are packed into one masked
+    /// sequence per `chunk` exactly as `quadrec_lm::Llama::score_continuations` does, but the
+    /// prefix is not run again, so one prompt's cache serves several candidate lists.
+    pub fn score_after(
+        &self,
+        cache: &KvCache,
+        first: &[f32],
+        conts: &[Vec<u32>],
+        chunk: usize,
+    ) -> Result<Vec<f64>, DecodeError> {
+        if let Some(i) = conts.iter().position(|c| c.is_empty()) {
+            return Err(DecodeError(format!("score_after: continuation {i} is empty")));
+        }
+        let p = cache.len();
+        let device = self.model.device();
+        let mut out = Vec::with_capacity(conts.len());
+        for group in conts.chunks(chunk.max(1)) {
+            // Candidate c contributes c[0..len-1]; `owner[i]` = packed index where token i's
+            // candidate starts (it sees the prefix and its own earlier tokens only).
+            let (mut ids, mut pos, mut tgt, mut owner) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for c in group {
+                let start = ids.len();
+                for j in 0..c.len() - 1 {
+                    ids.push(c[j]);
+                    pos.push(p + j);
+                    tgt.push(c[j + 1] as i64);
+                    owner.push(start);
+                }
+            }
+            let t = ids.len();
+            let mut scores: Vec<f64> = group.iter().map(|c| first[c[0] as usize] as f64).collect();
+            if t > 0 {
+                self.meter.add(t);
+                let mut mask = Vec::with_capacity(t * (p + t));
+                for i in 0..t {
+                    mask.extend(std::iter::repeat_n(false, p));
+                    mask.extend((0..t).map(|j| j < owner[i] || j > i));
+                }
+                let mut c = cache.clone();
+                let h = self.model.hidden_states(&ids, 1, &[pos], Some(&mask), Some(&mut c)); // [1, t, d]
+                let lp = burn::tensor::activation::log_softmax(self.model.head(h), 2); // [1, t, V]
+                let tg = Tensor::<3, burn::tensor::Int>::from_data(
+                    TensorData::new(tgt, [1, t, 1]),
+                    &device,
+                );
+                let picked = host(lp.gather(2, tg));
+                let mut k = 0;
+                for (ci, c) in group.iter().enumerate() {
+                    for _ in 1..c.len() {
+                        scores[ci] += picked[k] as f64;
+                        k += 1;
+                    }
+                }
+            }
+            out.extend(scores);
+        }
+        Ok(out)
     }
 
     /// Beam search after `prompt` with `beams` beams (1 = greedy), at most `max_new` tokens.
@@ -457,6 +563,59 @@ pub fn sft(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The BIGRec prompts of the tiny users, and a decoder on the shared model.
+    fn prompts_and_decoder() -> (Vec<Vec<u32>>, Decoder) {
+        let dec = crate::common::decoder("test", None, Arc::default()).unwrap();
+        let train = crate::testdata::train();
+        let cat = crate::common::Catalogue::new(&train);
+        let prompts = [0u32, 3, 4]
+            .into_iter()
+            .map(|u| {
+                let h = cat.history(train.user_items(u), 4);
+                let text = crate::bigrec::TEMPLATE.render(&[("history", &h)]).unwrap();
+                dec.encode(&text).unwrap()
+            })
+            .collect();
+        (prompts, dec)
+    }
+
+    #[test]
+    fn batched_greedy_equals_one_prompt_greedy_search() {
+        let (prompts, dec) = prompts_and_decoder();
+        let newline = dec.encode("\n").unwrap();
+        // Chunks of 2: one full chunk and one of 1, prompts of different lengths.
+        let batched = dec.greedy_batch(&prompts, 6, &newline, 2).unwrap();
+        assert_eq!(batched.len(), prompts.len());
+        for (p, (toks, finished)) in prompts.iter().zip(&batched) {
+            let one = dec.beam_search(p, 1, 6, &newline, None, false).unwrap();
+            assert_eq!(&one[0].tokens, toks, "{:?}", dec.decode(toks));
+            assert_eq!(one[0].finished, *finished);
+        }
+    }
+
+    #[test]
+    fn prefix_state_scores_equal_packed_continuation_scores() {
+        let (prompts, dec) = prompts_and_decoder();
+        let conts: Vec<Vec<u32>> = ["Heat (1995)", "Toy Story (1995)", "Fargo"]
+            .iter()
+            .map(|t| dec.encode(t).unwrap())
+            .collect();
+        let p = &prompts[2];
+        let (cache, first) = dec.prefill(p).unwrap();
+        // The last-position head of `feed` equals the full forward's last row.
+        let full = dec.model.forward(p, &mut dec.model.new_cache());
+        let t = full.dims()[1];
+        let want = log_softmax_host(&host(full.narrow(1, t - 1, 1)));
+        assert!(want.iter().zip(&first).all(|(a, b)| (a - b).abs() < 1e-4));
+        let got = dec.score_after(&cache, &first, &conts, 2).unwrap();
+        let reference = dec.model.score_continuations(p, &conts, 32).unwrap();
+        for (g, r) in got.iter().zip(&reference) {
+            assert!((g - r.logprob).abs() < 1e-3, "{g} vs {}", r.logprob);
+        }
+        // The cache is reused, not consumed: a second list scores the same way.
+        assert_eq!(dec.score_after(&cache, &first, &conts, 32).unwrap().len(), 3);
+    }
 
     #[test]
     fn top_k_and_prefix_helpers() {

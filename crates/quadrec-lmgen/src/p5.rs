@@ -27,8 +27,8 @@
 //! task families instead of five; titles instead of item-id tokens; a small recorded budget.
 
 use crate::common::{
-    Caches, Catalogue, GenSettings, Grounded, data_err, decoder, generate_grounded, next_item_cuts,
-    provenance,
+    Caches, Catalogue, GenSettings, Grounded, data_err, decoder, generate_grounded_many,
+    next_item_cuts, probe_prefetched, provenance,
 };
 use crate::ground::Grounding;
 use crate::lm::{Decoder, SftParams, sft};
@@ -162,20 +162,42 @@ impl P5 {
         Ok(logits.iter().map(|l| 1.0 / (1.0 + (l[1] - l[0]).exp())).collect())
     }
 
-    fn generate(&self, q: &UserQuery) -> Result<Arc<Grounded>, MethodError> {
+    /// Generation task: generate and ground the queries that are not cached yet, greedy ones
+    /// in batches of [`crate::common::GEN_BATCH`] (the scoring task has nothing to prefetch).
+    pub fn prefetch(&self, queries: &[UserQuery]) -> Result<(), MethodError> {
+        if self.p.task != P5Task::Generation {
+            return Ok(());
+        }
         let (cat, dec) = self.parts()?;
-        self.caches.get_or(q, || {
-            let ids = dec.encode(&self.gen_prompt(cat, q.history)?).map_err(|e| data_err(ID, e))?;
-            let st = GenSettings {
-                beams: self.p.beams,
-                max_new_tokens: self.p.max_new_tokens,
-                stop: &self.newline,
-                grounding: self.p.grounding,
-                threshold: self.p.threshold,
-                emb: self.emb.as_deref(),
-            };
-            generate_grounded(ID, q.user, dec, &ids, cat, &st).map_err(|e| data_err(ID, e))
-        })
+        let todo = self.caches.missing(queries);
+        if todo.is_empty() {
+            return Ok(());
+        }
+        let mut prompts = Vec::with_capacity(todo.len());
+        for q in &todo {
+            prompts
+                .push(dec.encode(&self.gen_prompt(cat, q.history)?).map_err(|e| data_err(ID, e))?);
+        }
+        let users: Vec<u32> = todo.iter().map(|q| q.user).collect();
+        let st = GenSettings {
+            beams: self.p.beams,
+            max_new_tokens: self.p.max_new_tokens,
+            stop: &self.newline,
+            grounding: self.p.grounding,
+            threshold: self.p.threshold,
+            emb: self.emb.as_deref(),
+        };
+        let gs = generate_grounded_many(ID, &users, dec, &prompts, cat, &st)
+            .map_err(|e| data_err(ID, e))?;
+        for (q, g) in todo.into_iter().zip(gs) {
+            self.caches.insert(q, g);
+        }
+        Ok(())
+    }
+
+    fn generate(&self, q: &UserQuery) -> Result<Arc<Grounded>, MethodError> {
+        self.prefetch(std::slice::from_ref(q))?;
+        self.caches.get(q).ok_or_else(|| data_err(ID, "generation missing after prefetch"))
     }
 }
 
@@ -236,13 +258,20 @@ impl Method for P5 {
         self.caches.clear();
         let sp = self.p.sft.clone();
         let meter = self.meter.clone();
+        let mut probe_err = None;
         let (model, losses, best_step, best_valid) =
             sft(&examples, &sp, ctx.seed.child("p5/sft"), &meter, |_, m| {
                 self.dec = Some(Decoder { model: m.clone(), ..dec.clone() });
                 self.caches.clear();
-                ctx.probe(&*self)
+                probe_prefetched(ctx, &*self, |me, qs| me.prefetch(qs)).unwrap_or_else(|e| {
+                    probe_err = Some(e);
+                    None
+                })
             })
             .map_err(|e| data_err(ID, e))?;
+        if let Some(e) = probe_err {
+            return Err(e);
+        }
         self.n_lora = model.n_lora_parameters() as u64;
         self.dec = Some(Decoder { model, ..dec });
         self.caches.clear();

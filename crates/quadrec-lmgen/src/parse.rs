@@ -94,6 +94,16 @@ fn match_title(seg: &str, titles: &[String]) -> Option<usize> {
     best.filter(|&(_, d)| d <= PARTIAL_TITLE_MAX_DL).map(|(i, _)| i)
 }
 
+/// The text of an output that was cut by the token budget, without its last segment when it
+/// has more than one (the cut may have split a number, `1` of `12`, or a title). Outputs
+/// without a separator are kept whole.
+pub fn drop_truncated_tail(text: &str) -> &str {
+    match text.rfind(['\n', ',', ';', '>']) {
+        Some(k) => &text[..k],
+        None => text,
+    }
+}
+
 /// Parse `text` against the `titles` of the presented candidates (in presented order).
 pub fn parse_ranking(text: &str, titles: &[String]) -> Parsed {
     let n = titles.len();
@@ -166,6 +176,17 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect()
+    }
+
+    #[test]
+    fn a_truncated_output_loses_its_cut_segment_only() {
+        assert_eq!(drop_truncated_tail("3, 1, 1"), "3, 1");
+        assert_eq!(drop_truncated_tail("3, 1,"), "3, 1");
+        assert_eq!(drop_truncated_tail("3\n5\nHea"), "3\n5");
+        assert_eq!(drop_truncated_tail("The best is Heat"), "The best is Heat");
+        assert_eq!(drop_truncated_tail(""), "");
+        // After the cut the parser sees the complete numbers only.
+        assert_eq!(parse_ranking(drop_truncated_tail("3, 1, 1"), &titles()).order, vec![2, 0]);
     }
 
     #[test]
