@@ -276,6 +276,158 @@ mod tests {
     }
 
     #[test]
+    fn parallel_block_path_equals_per_user_reference() {
+        // 70 users (several 16-user tasks, a partial last task and block) x 300 items with few
+        // distinct scores (ties), seen lists with duplicates and seen targets, 1-3 targets per
+        // user. Reference: mask by hand, rank each row alone (`rank_row`), metric functions one
+        // by one; top lists by a full sort; exposure metrics from those lists.
+        use crate::metrics::Compute;
+        use crate::ranking::{rank_row, tie_key};
+        let (n_users, n_items) = (70u32, 300u32);
+        let mut state = 77u64;
+        let mut next = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) as u32
+        };
+        let scores: Vec<f32> =
+            (0..n_users * n_items).map(|_| (next() % 40) as f32 * 0.25 - 3.0).collect();
+        let mut targets: Vec<Vec<u32>> = Vec::new();
+        let mut seen: Vec<Vec<u32>> = Vec::new();
+        for _ in 0..n_users {
+            let mut t: Vec<u32> = Vec::new();
+            while t.len() < 1 + (next() % 3) as usize {
+                let i = next() % n_items;
+                if !t.contains(&i) {
+                    t.push(i);
+                }
+            }
+            let mut sn: Vec<u32> = (0..next() % 60).map(|_| next() % n_items).collect();
+            sn.push(t[0]); // a seen target: never masked
+            targets.push(t);
+            seen.push(sn);
+        }
+        let qs: Vec<FullRankingQuery> = (0..n_users as usize)
+            .map(|u| FullRankingQuery { user: u as u32, targets: &targets[u], seen: &seen[u] })
+            .collect();
+        let pop: Vec<u32> = (0..n_items).map(|i| i % 17).collect();
+        let ctx = MetricContext { n_items, item_popularity: Some(&pop), long_tail: None };
+        let names = [
+            "hr@5",
+            "recall@10",
+            "precision@3",
+            "ndcg@20",
+            "mrr",
+            "mrr@7",
+            "map@10",
+            "avg_pop@10",
+            "coverage@5",
+            "coverage@20",
+            "gini@20",
+        ];
+        let m = parse_metrics(&names).unwrap();
+        let scorer = |u: &[u32], out: &mut [f32]| -> std::result::Result<(), std::io::Error> {
+            for (r, &u) in out.chunks_mut(n_items as usize).zip(u) {
+                let o = u as usize * n_items as usize;
+                r.copy_from_slice(&scores[o..o + n_items as usize]);
+            }
+            Ok(())
+        };
+        for block in [0, 7, 16, 33] {
+            let opts = FullRankingOptions {
+                block_users: block,
+                tie_seed: 5,
+                keep_top: 25,
+                ..Default::default()
+            };
+            let rep = evaluate_full(&qs, n_items, &m, &ctx, &opts, scorer).unwrap();
+            let top = rep.top.as_ref().unwrap();
+            let collisions: usize =
+                qs.iter().map(|q| q.seen.iter().filter(|s| q.targets.contains(s)).count()).sum();
+            assert!(collisions >= n_users as usize);
+            assert_eq!(rep.flags.targets_also_seen, collisions as u64);
+            for (u, q) in qs.iter().enumerate() {
+                let mut row = scores[u * n_items as usize..(u + 1) * n_items as usize].to_vec();
+                let mut n_masked = 0;
+                for &s in q.seen {
+                    if !q.targets.contains(&s) && !row[s as usize].is_nan() {
+                        row[s as usize] = masked();
+                        n_masked += 1;
+                    }
+                }
+                let pos: Vec<usize> = q.targets.iter().map(|&t| t as usize).collect();
+                let inp = RowInput {
+                    user: q.user,
+                    scores: &row,
+                    items: None,
+                    target_pos: &pos,
+                    n_relevant: pos.len() as u64,
+                    n_masked,
+                    depth: 25,
+                    tie_seed: 5,
+                };
+                let r = rank_row(&inp, &mut Scratch::default()).unwrap();
+                for spec in &m {
+                    if let Compute::PerUser(f) = spec.def.compute {
+                        let want = f(&r, spec.k, &ctx).unwrap_or(f64::NAN);
+                        let got = rep.per_user.column(&spec.name()).unwrap()[u];
+                        assert_eq!(got.to_bits(), want.to_bits(), "user {u} {}", spec.name());
+                    }
+                }
+                let mut all: Vec<(u32, f32)> = row
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, x)| !x.is_nan())
+                    .map(|(i, &x)| (i as u32, x))
+                    .collect();
+                all.sort_by(|a, b| {
+                    b.1.total_cmp(&a.1)
+                        .then_with(|| tie_key(5, q.user, b.0).cmp(&tie_key(5, q.user, a.0)))
+                });
+                let (uid, items, _) = top.get(u);
+                assert_eq!(uid, q.user);
+                let want: Vec<u32> = all[..25].iter().map(|e| e.0).collect();
+                assert_eq!(items, &want[..], "user {u}");
+            }
+            // Exposure metrics from the lists, by hand.
+            let value = |name: &str| rep.summary.iter().find(|s| s.metric == name).unwrap().value;
+            for k in [5usize, 20] {
+                let mut c = vec![0u64; n_items as usize];
+                for u in 0..qs.len() {
+                    for &i in &top.get(u).1[..k] {
+                        c[i as usize] += 1;
+                    }
+                }
+                let cov = c.iter().filter(|&&x| x > 0).count() as f64 / f64::from(n_items);
+                assert_eq!(value(&format!("coverage@{k}")), cov);
+                if k == 20 {
+                    assert_eq!(value("gini@20"), crate::metrics::gini_index(&c));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn first_failing_user_in_query_order_is_reported() {
+        // NaN scores for users 40 and 5 (different parallel tasks): user 5 is reported.
+        let m = parse_metrics(&["hr@1"]).unwrap();
+        let qs: Vec<FullRankingQuery> =
+            (0..50).map(|u| FullRankingQuery { user: u, targets: &[0], seen: &[] }).collect();
+        let nan = |u: &[u32], out: &mut [f32]| -> std::result::Result<(), std::io::Error> {
+            for (r, &u) in out.chunks_mut(4).zip(u) {
+                r.fill(1.0);
+                if u == 40 || u == 5 {
+                    r[3] = f32::NAN;
+                }
+            }
+            Ok(())
+        };
+        let e = evaluate_full(&qs, 4, &m, &MetricContext::default(), &Default::default(), nan)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "user 5: score of item 3 is NaN");
+    }
+
+    #[test]
     fn bad_inputs_are_named() {
         let m = parse_metrics(&["hr@1"]).unwrap();
         let ctx = MetricContext::default();

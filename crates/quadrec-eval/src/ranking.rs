@@ -854,6 +854,76 @@ mod tests {
     }
 
     #[test]
+    fn fused_single_target_path_matches_reference_on_random_rows() {
+        // One target per row: the counting pass also takes the top-K block maxima. Compare with
+        // direct counts and a full sort, reusing ONE scratch and ONE ranking across all rows (as
+        // the evaluator does) so that stale state would show.
+        let mut state = 0x1234_5678u64;
+        let mut next = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) as u32
+        };
+        let (mut scratch, mut out) = (Scratch::default(), UserRanking::empty());
+        let mut checked_fused = 0;
+        for &n in &[127usize, 128, 129, 300, 1682, 2049] {
+            for &distinct in &[3u32, 50, 100_000] {
+                for depth in [0usize, 1, 5, 20, 64, 100] {
+                    let mut scores: Vec<f32> =
+                        (0..n).map(|_| (next() % distinct) as f32 - 7.0).collect();
+                    let target = next() as usize % n;
+                    let mut n_masked = 0;
+                    for (i, x) in scores.iter_mut().enumerate() {
+                        if i != target && next() % 5 == 0 {
+                            *x = masked();
+                            n_masked += 1;
+                        }
+                    }
+                    let inp = RowInput {
+                        user: 3,
+                        scores: &scores,
+                        items: None,
+                        target_pos: &[target],
+                        n_relevant: 1,
+                        n_masked,
+                        depth,
+                        tie_seed: 9,
+                    };
+                    rank_row_into(&inp, &mut scratch, &mut out).unwrap();
+                    let t = scores[target];
+                    let above = scores.iter().filter(|&&x| x > t).count() as u64;
+                    let size = scores.iter().filter(|&&x| x == t).count() as u64;
+                    assert_eq!(out.groups, vec![TieGroup { above, size, relevant: 1 }]);
+                    assert_eq!(out.n_candidates, (n - n_masked) as u64);
+                    let mut all: Vec<(u32, f32)> = scores
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, x)| !x.is_nan())
+                        .map(|(i, &x)| (i as u32, x))
+                        .collect();
+                    all.sort_by(|a, b| {
+                        b.1.total_cmp(&a.1)
+                            .then_with(|| tie_key(9, 3, b.0).cmp(&tie_key(9, 3, a.0)))
+                    });
+                    assert_eq!(
+                        out.top,
+                        all[..depth.min(all.len())].to_vec(),
+                        "n {n} depth {depth}"
+                    );
+                    checked_fused += usize::from(block_len(n, depth).is_some());
+                }
+            }
+        }
+        assert!(checked_fused >= 30, "{checked_fused}"); // the fused path was exercised
+    }
+
+    #[test]
+    fn discount_table_equals_formula() {
+        for p in [1u64, 2, 3, 10, 1023, 1024, 1025, 5000] {
+            assert_eq!(discount(p).to_bits(), (1.0 / ((p + 1) as f64).log2()).to_bits());
+        }
+    }
+
+    #[test]
     fn untied_single_target_formulas() {
         // target at 1-based rank 3 of 10, no ties.
         let scores: Vec<f32> = (0..10).map(|i| 10.0 - i as f32).collect();

@@ -322,6 +322,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn exposure_counts_multi_equals_one_cutoff_at_a_time() {
+        // Lists shorter than the cutoffs included (user 2).
+        let t = TopLists::from_lists(&[
+            (0, vec![3, 1, 4, 1 + 4, 9, 2, 6]),
+            (1, vec![5, 3, 5 + 3, 9, 7, 0, 2]),
+            (2, vec![8, 3]),
+        ]);
+        let ks = [1usize, 2, 5, 7, 10];
+        let multi = t.exposure_counts_multi(&ks, 10);
+        for (k, c) in ks.iter().zip(&multi) {
+            let mut want = vec![0u64; 10];
+            for i in 0..t.len() {
+                for &it in t.get(i).1.iter().take(*k) {
+                    want[it as usize] += 1;
+                }
+            }
+            assert_eq!(c, &want, "k {k}");
+        }
+        assert_eq!(multi[0], vec![0, 0, 0, 1, 0, 1, 0, 0, 1, 0]);
+    }
+
+    #[test]
     fn parquet_round_trip_keeps_nan_and_metadata() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("sub/per_user.parquet");

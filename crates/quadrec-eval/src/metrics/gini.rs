@@ -93,7 +93,7 @@ mod tests {
                 .map(|_| {
                     z = z.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                     let r = z >> 33;
-                    if r % 3 == 0 { 0 } else { r % 50 }
+                    if r.is_multiple_of(3) { 0 } else { r % 50 }
                 })
                 .collect();
             assert_eq!(gini_index(&counts).to_bits(), gini_index_sorted(&counts).to_bits());
