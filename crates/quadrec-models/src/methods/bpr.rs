@@ -170,6 +170,30 @@ impl Method for Bpr {
     crate::common::delegate_scoring!(ID);
 }
 
+impl Bpr {
+    /// Fit BPR-MF with `p` on `train` (the same loop, seeds and probe as [`Method::fit`]) and
+    /// return the fitted factors with the fit report: user `[n_users, d]` and item
+    /// `[n_items, d]`, row-major host copies. The entry point of methods that consume MF
+    /// embeddings (CoLLM's collaborative soft tokens).
+    pub fn fit_factors(
+        p: BprParams,
+        train: &TrainView,
+        ctx: &mut FitContext,
+    ) -> Result<(Vec<f32>, Vec<f32>, usize, FitReport), MethodError> {
+        let mut m = Bpr { p, fitted: None };
+        let report = m.fit(train, ctx)?;
+        let f = m.fitted.as_ref().ok_or(MethodError::NotFitted { method: ID.into() })?;
+        let host = |t: Tensor<2>| {
+            t.to_data().convert::<f32>().try_to_vec::<f32>().map_err(|e| MethodError::Data {
+                method: ID.into(),
+                message: format!("factors to host: {e:?}"),
+            })
+        };
+        let d = f.user.dims()[1];
+        Ok((host(f.user.clone())?, host(f.item_t.clone().transpose())?, d, report))
+    }
+}
+
 /// Registry constructor.
 pub fn build(v: &serde_json::Value) -> Result<Box<dyn Method>, ParamsError> {
     let p: BprParams = parse_params(ID, v)?;
