@@ -1,12 +1,16 @@
 //! Pieces shared by the scoring methods of this crate: train ratings recorded at fit time, the
 //! Yes/No prompt templates, packed scoring of many prompt suffixes after one shared user prefix
-//! (KV cache), and error helpers.
+//! (KV cache), optionally with spliced input embeddings, the history block and the epoch
+//! order of the tuned methods, and error helpers.
 
 use burn::tensor::{Int, Tensor, TensorData};
+use quadrec_core::Seed;
+use quadrec_data::{Interaction, ItemTable};
 use quadrec_lm::Llama;
-use quadrec_lmrec::PromptTemplate;
+use quadrec_lmrec::{HistoryStyle, PromptTemplate, history_block};
 use quadrec_method::MethodError;
 use quadrec_split::TrainView;
+use rand::RngExt;
 
 /// A [`MethodError::Data`] naming the method.
 pub(crate) fn data_err(method: &str, message: impl std::fmt::Display) -> MethodError {
@@ -98,6 +102,28 @@ pub fn last_logits_after_prefix<T>(
     prefix: &[u32],
     suffixes: &[Vec<u32>],
     chunk: usize,
+    reduce: impl FnMut(&[f32]) -> T,
+) -> Result<Vec<T>, String> {
+    last_logits_after_prefix_with(
+        model,
+        prefix,
+        suffixes,
+        chunk,
+        |ids| Ok(model.embed_tokens(ids, 1)),
+        reduce,
+    )
+}
+
+/// [`last_logits_after_prefix`] with the input embeddings made by `embed` (`[1, T]` ids ->
+/// `[1, T, hidden]`) instead of the token table: the ids may then carry slot markers that
+/// `embed` replaces by non-text vectors (CoLLM's collaborative soft tokens, [`crate::collm`]).
+/// With `|ids| Ok(model.embed_tokens(ids, 1))` it is exactly the id path.
+pub fn last_logits_after_prefix_with<T>(
+    model: &Llama,
+    prefix: &[u32],
+    suffixes: &[Vec<u32>],
+    chunk: usize,
+    mut embed: impl FnMut(&[u32]) -> Result<Tensor<3>, String>,
     mut reduce: impl FnMut(&[f32]) -> T,
 ) -> Result<Vec<T>, String> {
     if prefix.is_empty() {
@@ -118,7 +144,12 @@ pub fn last_logits_after_prefix<T>(
     let device = model.device();
     let vocab = model.config.vocab_size;
     let mut cache = model.new_cache();
-    let _ = model.hidden_states(prefix, 1, &[(0..p).collect()], None, Some(&mut cache));
+    let _ = model.hidden_states_from_embeddings(
+        embed(prefix)?,
+        &[(0..p).collect()],
+        None,
+        Some(&mut cache),
+    );
     let mut out = Vec::with_capacity(suffixes.len());
     for group in suffixes.chunks(chunk.max(1)) {
         let t: usize = group.iter().map(Vec::len).sum();
@@ -140,7 +171,8 @@ pub fn last_logits_after_prefix<T>(
             mask.extend((0..t).map(|j| j < owner[i] || j > i));
         }
         let mut c = cache.clone();
-        let h = model.hidden_states(&ids, 1, &[pos], Some(&mask), Some(&mut c)); // [1, t, d]
+        let x = embed(&ids)?; // [1, t, d]
+        let h = model.hidden_states_from_embeddings(x, &[pos], Some(&mask), Some(&mut c)); // [1, t, d]
         let idx = Tensor::<1, Int>::from_data(TensorData::new(lasts, [group.len()]), &device);
         let logits = model.head(h.select(1, idx)); // [1, g, vocab]
         let v = to_vec(&logits);
@@ -193,4 +225,39 @@ impl OutsideMass {
         let g = self.0.lock().unwrap_or_else(|p| p.into_inner());
         (g.1 > 0).then(|| (g.0 / g.1 as f64, g.1))
     }
+}
+
+/// The Yes/No prompt's history block for `user` showing `shown` (time order), each with its
+/// train rating when the method may know it.
+pub fn yesno_history(items: &ItemTable, ratings: &RatingBook, user: u32, shown: &[u32]) -> String {
+    let block = if shown.is_empty() {
+        "(no items yet)".to_string()
+    } else {
+        history_block(items, shown, shown.len(), HistoryStyle::Title, |i| ratings.get(user, i))
+    };
+    YESNO_HISTORY.render(&[("history", &block)]).expect("template has {history}")
+}
+
+/// The user's train items strictly before the train interaction `r` (its history as a
+/// training example), in time order.
+pub fn history_before<'t>(train: &'t TrainView, r: &Interaction) -> &'t [u32] {
+    let items = train.user_items(r.user);
+    let times = train.user_timestamps(r.user);
+    let pos = items
+        .iter()
+        .zip(times)
+        .position(|(&i, &t)| i == r.item && t == r.timestamp)
+        .unwrap_or(items.len());
+    &items[..pos]
+}
+
+/// A seeded permutation of `0..n` for one epoch (Fisher-Yates on `seed.child(key).index(epoch)`).
+pub fn epoch_order(seed: Seed, key: &str, epoch: usize, n: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut rng = seed.child(key).index(epoch as u64).rng();
+    for i in (1..order.len()).rev() {
+        let j = rng.random_range(0..=i);
+        order.swap(i, j);
+    }
+    order
 }

@@ -4,6 +4,7 @@
 //!
 //! One file per method; [`SCORING_TABLE`] is the registry (appended to the runner's).
 
+pub mod collm;
 pub mod common;
 pub mod kshot;
 pub mod kshot_crm;
@@ -50,6 +51,7 @@ pub const SCORING_TABLE: &[MethodEntry] = &[
     lm!(twotower::ID_FT, "Two-tower MiniLM (contrastive LoRA)", Task::ItemScoring, Quadrant::Q4, Family::LanguageModel, true, twotower::TwoTowerFtParams, twotower::build_ft, twotower::smoke_ft),
     lm!(onetower::ID_FROZEN, "One-tower MiniLM (frozen) + MLP", Task::ItemScoring, Quadrant::Q2, Family::LanguageModel, true, onetower::OneTowerParams, onetower::build_frozen, onetower::smoke),
     lm!(onetower::ID_LORA, "One-tower MiniLM (LoRA) + MLP", Task::ItemScoring, Quadrant::Q4, Family::LanguageModel, true, onetower::OneTowerParams, onetower::build_lora, onetower::smoke),
+    lm!(collm::ID, "CoLLM (BPR soft tokens + LoRA)", Task::ItemScoring, Quadrant::Q1, Family::LanguageModel, true, collm::CollmParams, collm::build, collm::smoke),
     lm!(kshot_crm::ID, "CRM on k-shot rows", Task::ItemScoring, Quadrant::Conventional, Family::Ctr, true, kshot_crm::KShotCrmParams, kshot_crm::build, kshot_crm::smoke),
 ];
 

@@ -30,7 +30,7 @@
 
 use crate::common::{
     OutsideMass, RatingBook, YESNO_HEAD, YESNO_HISTORY, YESNO_TARGET, check_items, check_len,
-    data_err, last_logits_after_prefix, to_vec, yes_no,
+    data_err, epoch_order, history_before, last_logits_after_prefix, to_vec, yes_no, yesno_history,
 };
 use crate::kshot::{KShot, liked};
 use burn::module::Module;
@@ -38,14 +38,13 @@ use burn::optim::{AdamConfig, GradientsParams};
 use quadrec_data::ItemTable;
 use quadrec_lm::{Llama, LoraConfig, LoraTarget};
 use quadrec_lmrec::{
-    HistoryStyle, ItemEmbeddings, Smollm2, TokenMeter, history_block, item_embeddings, item_line,
+    HistoryStyle, ItemEmbeddings, Smollm2, TokenMeter, item_embeddings, item_line,
 };
 use quadrec_method::{
     EpochLog, FitContext, FitEvent, FitReport, Method, MethodError, ParamsError, Provenance,
     UserQuery, parse_params,
 };
 use quadrec_split::TrainView;
-use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Instant;
@@ -219,14 +218,7 @@ impl YesNoMethod {
     }
 
     fn history_text(&self, f: &Fitted, user: u32, items: &[u32]) -> String {
-        let block = if items.is_empty() {
-            "(no items yet)".to_string()
-        } else {
-            history_block(&f.items, items, items.len(), HistoryStyle::Title, |i| {
-                f.ratings.get(user, i)
-            })
-        };
-        YESNO_HISTORY.render(&[("history", &block)]).expect("template has {history}")
+        yesno_history(&f.items, &f.ratings, user, items)
     }
 
     fn target_text(f: &Fitted, item: u32) -> String {
@@ -315,14 +307,8 @@ impl YesNoMethod {
         {
             let f = self.fitted()?;
             for r in &rows {
-                let items = train.user_items(r.user);
-                let times = train.user_timestamps(r.user);
-                let pos = items
-                    .iter()
-                    .zip(times)
-                    .position(|(&i, &t)| i == r.item && t == r.timestamp)
-                    .unwrap_or(items.len());
-                let (prefix, suffixes) = self.prompts(f, r.user, &items[..pos], &[r.item])?;
+                let history = history_before(train, r);
+                let (prefix, suffixes) = self.prompts(f, r.user, history, &[r.item])?;
                 let label = liked(r.rating);
                 n_pos += usize::from(label);
                 let mut seq = prefix;
@@ -355,12 +341,7 @@ impl YesNoMethod {
         let mut last: Option<Llama> = None;
         for epoch in 1..=tp.epochs.max(1) {
             let t0 = Instant::now();
-            let mut order: Vec<usize> = (0..examples.len()).collect();
-            let mut rng = ctx.seed.child("tallrec/order").index(epoch as u64).rng();
-            for i in (1..order.len()).rev() {
-                let j = rng.random_range(0..=i);
-                order.swap(i, j);
-            }
+            let order = epoch_order(ctx.seed, "tallrec/order", epoch, examples.len());
             let (mut loss_sum, mut n_batches) = (0.0f64, 0usize);
             for batch in order.chunks(tp.batch_size.max(1)) {
                 let t = batch.iter().map(|&i| examples[i].len() - 1).max().unwrap_or(1);

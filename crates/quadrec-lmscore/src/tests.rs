@@ -273,3 +273,140 @@ fn kshot_crm_trains_the_crm_on_the_same_rows() {
     let err = e.build_with(&[("test", &bad)]).err().expect("unknown crm rejected").to_string();
     assert!(err.contains("did you mean `din`"), "{err}");
 }
+
+#[test]
+fn collm_soft_token_splice_equals_the_id_path() {
+    use crate::collm::{ITEM_SLOT_BASE, splice};
+    use crate::common::last_logits_after_prefix_with;
+    use burn::tensor::Tensor;
+    let lm = quadrec_lmrec::smollm2().unwrap();
+    let (model, tok) = (&lm.model, &lm.tokenizer);
+    let prefix = tok.encode("<|im_start|>user\nThe user liked Toy Story (1995).\n").unwrap();
+    let suffixes: Vec<Vec<u32>> = ["Target: Heat (1995)?", "Target: Emma (1996), a comedy?"]
+        .iter()
+        .map(|s| tok.encode(s).unwrap())
+        .collect();
+    // Replace some real tokens by slot markers; the embedding hook puts the token embeddings of
+    // the replaced tokens back through `splice`: the logits must equal the id path.
+    let mut orig = Vec::new();
+    let mut mark = |ids: &[u32], at: &[usize]| -> Vec<u32> {
+        let mut v = ids.to_vec();
+        for &p in at {
+            v[p] = ITEM_SLOT_BASE + orig.len() as u32;
+            orig.push(ids[p]);
+        }
+        v
+    };
+    let m_prefix = mark(&prefix, &[3, 5]);
+    let m_suffixes: Vec<Vec<u32>> = suffixes.iter().map(|s| mark(s, &[0, 2])).collect();
+    let d = model.config.hidden;
+    let embed = |ids: &[u32]| -> Result<Tensor<3>, String> {
+        let (mut clean, mut slots, mut soft_ids) = (Vec::new(), Vec::new(), Vec::new());
+        for (p, &id) in ids.iter().enumerate() {
+            if id >= ITEM_SLOT_BASE {
+                clean.push(0);
+                slots.push(p);
+                soft_ids.push(orig[(id - ITEM_SLOT_BASE) as usize]);
+            } else {
+                clean.push(id);
+            }
+        }
+        let soft = model.embed_tokens(&soft_ids, 1).reshape([soft_ids.len(), d]);
+        Ok(splice(model.embed_tokens(&clean, 1), &slots, soft))
+    };
+    let want = last_logits_after_prefix(model, &prefix, &suffixes, 2, |r| r.to_vec()).unwrap();
+    let got =
+        last_logits_after_prefix_with(model, &m_prefix, &m_suffixes, 2, embed, |r| r.to_vec())
+            .unwrap();
+    for (w, g) in want.iter().zip(&got) {
+        let max = w.iter().zip(g).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(max < 1e-4, "spliced logits differ by {max}");
+    }
+    // The batched training path: [2, T] rows, slots at flat positions b * T + t.
+    let t = 6;
+    let ids: Vec<u32> = prefix[..t].iter().chain(&suffixes[1][..t]).copied().collect();
+    let slots = [1usize, t + 4];
+    let soft = model.embed_tokens(&[ids[1], ids[t + 4]], 1).reshape([2, d]);
+    let mut clean = ids.clone();
+    clean[1] = 0;
+    clean[t + 4] = 0;
+    let pos: Vec<Vec<usize>> = (0..2).map(|_| (0..t).collect()).collect();
+    let a = model.hidden_states(&ids, 2, &pos, None, None);
+    let b = model.hidden_states_from_embeddings(
+        splice(model.embed_tokens(&clean, 2), &slots, soft),
+        &pos,
+        None,
+        None,
+    );
+    let max = crate::common::to_vec(&(a - b).abs().max()).into_iter().fold(0f32, f32::max);
+    assert!(max < 1e-5, "batched splice differs by {max}");
+}
+
+#[test]
+fn collm_trains_only_projection_and_lora_on_frozen_crm_factors() {
+    use crate::collm::{Collm, CollmParams, Projector};
+    use quadrec_models::methods::bpr::Bpr;
+    let train = tiny();
+    let e = find_entry(SCORING_TABLE, "collm").unwrap();
+    let smoke = (e.smoke_params)();
+    let (merged, _) = e.build_with(&[("smoke", &smoke)]).unwrap();
+    let p: CollmParams = quadrec_method::parse_params("collm", &merged).unwrap();
+    let mut m = Collm::new(p.clone());
+    let mut probes = 0usize;
+    let mut probe = |m: &dyn Method| -> f64 {
+        probes += 1;
+        let mut out = [0f32; 1];
+        m.score_items(&UserQuery { user: 0, history: &[0, 1, 2] }, &[3], &mut out).unwrap();
+        out[0] as f64
+    };
+    let seed = Seed::new(7);
+    m.fit(&train, &mut FitContext::new(seed).with_probe(&mut probe)).unwrap();
+    assert_eq!(probes, 1, "one probe per epoch");
+
+    // Scores: probabilities, finite, not constant, equal between score_items and score_full.
+    let full = check_scores(e, &m, &train);
+    assert!(full.iter().all(|&s| (0.0..=1.0).contains(&s)), "P(Yes) outside [0, 1]");
+    assert!(full.iter().any(|&s| s != full[0]), "constant scores");
+    let (mass, _) = m.outside_mass().unwrap();
+    assert!((0.0..1.0).contains(&mass), "outside mass {mass}");
+    // Determinism: the registry path with the same seed gives bit-identical scores.
+    check_same_seed_same_scores(e, &m, &train, 7);
+
+    // Base weights frozen, every q/v lora_b moved.
+    let lm = quadrec_lmrec::smollm2().unwrap();
+    let tuned = m.tuned_model().expect("tuned copy");
+    let base: std::collections::BTreeMap<String, _> =
+        lm.model.named_tensors().into_iter().collect();
+    let mut moved_b = 0;
+    for (name, t) in tuned.named_tensors() {
+        let v = crate::common::to_vec(&t);
+        if name.contains(".lora_") {
+            moved_b += usize::from(name.ends_with(".lora_b") && v.iter().any(|&x| x != 0.0));
+        } else {
+            assert_eq!(v, crate::common::to_vec(&base[&name]), "base tensor {name} changed");
+        }
+    }
+    assert_eq!(moved_b, 2 * lm.model.blocks.len(), "every q/v lora_b should move off zero");
+    // The projection moved away from its seeded initialisation.
+    let tr = m.trace().expect("trace after fit");
+    let init = Projector::new(
+        p.projection,
+        tr.d,
+        p.hidden,
+        lm.model.config.hidden,
+        seed.child("collm/projection"),
+        &lm.model.device(),
+    );
+    let (w0, w1) = (init.weights(), tr.projector.weights());
+    assert_eq!(w0.len(), w1.len());
+    assert!(w0.iter().zip(&w1).all(|(a, b)| a != b), "a projection tensor did not move");
+    assert_eq!(m.n_parameters(), (tuned.n_lora_parameters() + init.n_parameters()) as u64);
+    // The CRM factors used are exactly a BPR-MF fit with the recorded seed and params: the
+    // tuning never touched them.
+    let (u, i, d, _) =
+        Bpr::fit_factors(p.crm.clone(), &train, &mut FitContext::new(seed.child("collm/crm")))
+            .unwrap();
+    assert_eq!((d, u.len(), i.len()), (tr.d, 4 * d, 12 * d));
+    assert_eq!(u, tr.crm_user, "user factors differ from the recorded BPR fit");
+    assert_eq!(i, tr.crm_item, "item factors differ from the recorded BPR fit");
+}
