@@ -189,6 +189,11 @@ impl ConvRecommender {
         self.n_users
     }
 
+    /// Fitted parameters of the personalising CRM (0 without one).
+    pub fn crm_parameters(&self) -> u64 {
+        self.crm.as_ref().map_or(0, |m| m.n_parameters())
+    }
+
     /// LM tokens processed so far.
     pub fn lm_tokens(&self) -> u64 {
         self.lm.as_ref().map_or(0, |l| l.meter.get())

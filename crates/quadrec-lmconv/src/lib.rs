@@ -9,6 +9,9 @@
 //!   and paired lifts).
 //! - [`pipeline`]: registered methods `pipeline` (retriever CRM -> top-N -> LM re-ranker) and
 //!   `controller` (only users with a small retriever margin go to the LM, under a budget).
+//! - [`suite`]: registered methods `conv-retrieval`, `conv-personalised` and `conv-rerank` (the
+//!   three recommenders of [`conv`] reading each user's request through
+//!   `Method::score_request`; the runner's `conv` views).
 //! - [`yesno`]: the Yes/No scorer on SmolLM2 with one shared prefix per query.
 
 pub mod bench;
@@ -17,6 +20,7 @@ pub mod conv;
 mod fixture;
 pub mod pipeline;
 pub mod request;
+pub mod suite;
 pub mod yesno;
 
 use quadrec_method::{Family, MethodEntry, Quadrant, Stage, Task};
@@ -27,6 +31,18 @@ fn pipeline_defaults() -> serde_json::Value {
 
 fn controller_defaults() -> serde_json::Value {
     serde_json::to_value(pipeline::ControllerParams::default()).expect("params serialise")
+}
+
+fn retrieval_defaults() -> serde_json::Value {
+    serde_json::to_value(suite::RetrievalParams::default()).expect("params serialise")
+}
+
+fn personalised_defaults() -> serde_json::Value {
+    serde_json::to_value(suite::PersonalisedParams::default()).expect("params serialise")
+}
+
+fn rerank_defaults() -> serde_json::Value {
+    serde_json::to_value(suite::RerankParams::default()).expect("params serialise")
 }
 
 /// Registry lines of this crate, in leaderboard order (appended to the runner's registry).
@@ -55,6 +71,42 @@ pub const CONV_TABLE: &[MethodEntry] = &[
         build: pipeline::build_controller,
         smoke_params: pipeline::smoke_controller,
     },
+    MethodEntry {
+        id: suite::RETRIEVAL_ID,
+        display_name: "Conv: MiniLM retrieval",
+        stage: Stage::UserInteraction,
+        task: Task::Conversation,
+        quadrant: Quadrant::Q3,
+        family: Family::LanguageModel,
+        trained: false,
+        default_params: retrieval_defaults,
+        build: suite::build_retrieval,
+        smoke_params: suite::smoke_retrieval,
+    },
+    MethodEntry {
+        id: suite::PERSONALISED_ID,
+        display_name: "Conv: CRM-personalised retrieval",
+        stage: Stage::UserInteraction,
+        task: Task::Conversation,
+        quadrant: Quadrant::Q2,
+        family: Family::LanguageModel,
+        trained: false,
+        default_params: personalised_defaults,
+        build: suite::build_personalised,
+        smoke_params: suite::smoke_personalised,
+    },
+    MethodEntry {
+        id: suite::RERANK_ID,
+        display_name: "Conv: SmolLM2 re-rank",
+        stage: Stage::UserInteraction,
+        task: Task::Conversation,
+        quadrant: Quadrant::Q2,
+        family: Family::LanguageModel,
+        trained: false,
+        default_params: rerank_defaults,
+        build: suite::build_rerank,
+        smoke_params: suite::smoke_rerank,
+    },
 ];
 
 #[cfg(test)]
@@ -74,13 +126,26 @@ mod tests {
         harness::check_unique_ids(CONV_TABLE);
         for e in CONV_TABLE {
             harness::check_params(e);
-            assert_eq!(e.stage, Stage::PipelineController);
-            assert_eq!(e.quadrant, Quadrant::Q2);
             let (_, m) = e.build_with(&[]).unwrap();
             let p = m.provenance();
+            if e.stage == Stage::UserInteraction {
+                assert!(m.reads_requests(), "{}", e.id);
+                assert!(p.weight_hashes.contains_key("all-MiniLM-L6-v2"), "{}", e.id);
+                if e.id != suite::RERANK_ID {
+                    assert!(p.prompt_hashes.is_empty(), "{}: no LM prompt", e.id);
+                    continue;
+                }
+            } else {
+                assert_eq!(e.stage, Stage::PipelineController);
+                assert_eq!(e.quadrant, Quadrant::Q2);
+                assert!(!m.reads_requests(), "{}", e.id);
+            }
             assert_eq!(p.prompt_hashes.len(), 3, "{}: prompt hashes before fit", e.id);
             assert!(p.weight_hashes.contains_key("SmolLM2-135M-Instruct"));
         }
+        let bad = serde_json::json!({"blend_grid": [1.5]});
+        let e = find_entry(CONV_TABLE, suite::PERSONALISED_ID).unwrap();
+        assert!(e.build_with(&[("suite", &bad)]).is_err(), "blend outside [0, 1]");
         // Nested retriever params are checked against the retriever's real keys.
         let e = find_entry(CONV_TABLE, "pipeline").unwrap();
         let bad = serde_json::json!({"retriever_params": {"ease": {"reg_wieght": 1.0}}});
@@ -115,7 +180,7 @@ mod tests {
             let hs: Vec<Vec<u32>> = users.iter().map(|&u| history(u)).collect();
             let qs: Vec<UserQuery> =
                 users.iter().zip(&hs).map(|(&u, h)| UserQuery { user: u, history: h }).collect();
-            let mut full = vec![f32::NAN; 2 * 16];
+            let mut full = [f32::NAN; 2 * 16];
             m.score_full(&qs[..2], &mut full[..2 * 16]).unwrap();
             let mut short = vec![0f32; 15];
             assert!(m.score_full(&qs[..1], &mut short).is_err(), "short buffer accepted");
@@ -212,5 +277,65 @@ mod tests {
         let err = rec.recommend(ConvMethod::Retrieval, Some((99, &[])), "x", 2).unwrap_err();
         assert!(err.to_string().contains("unknown user 99"), "{err}");
         assert!(rec.lm_tokens() > 0);
+    }
+
+    /// The suite methods answer requests over the whole catalogue (history below everything
+    /// else), refuse request-free scoring, select the blend weight through the probe (the
+    /// value of the best grid point is the reported validation value), and the re-ranker puts
+    /// its re-ranked top-N above the personalised rest.
+    #[test]
+    fn suite_methods_score_requests_and_select_the_blend_on_the_probe() {
+        let train = titled_train();
+        let n = train.n_items() as usize;
+        let h = history(7);
+        let q = UserQuery { user: 7, history: &h };
+        let text = "a crime thriller from the 1990s";
+        for e in CONV_TABLE.iter().filter(|e| e.stage == Stage::UserInteraction) {
+            let (_, mut m) = e.build_with(&[("smoke", &(e.smoke_params)())]).unwrap();
+            // The probe prefers a larger blend weight: the method must keep the best one.
+            let mut calls = Vec::new();
+            let mut probe = |m: &dyn Method| {
+                let mut out = vec![0f32; n];
+                m.score_request(&q, text, &mut out).unwrap();
+                let v = out.iter().filter(|x| **x > 0.0).count() as f64 + calls.len() as f64;
+                calls.push(v);
+                v
+            };
+            let report = {
+                let mut ctx = FitContext::new(Seed(1));
+                ctx.probe = Some(&mut probe);
+                m.fit(&train, &mut ctx).unwrap()
+            };
+            let mut out = vec![f32::NAN; n];
+            m.score_request(&q, text, &mut out).unwrap();
+            assert!(out.iter().all(|x| x.is_finite()), "{}", e.id);
+            for &i in &h {
+                assert_eq!(out[i as usize], -1e9, "{}: history item {i} not excluded", e.id);
+            }
+            let mut order: Vec<usize> = (0..n).filter(|&i| out[i] > 0.0).collect();
+            order.sort_by(|&a, &b| out[b].total_cmp(&out[a]));
+            assert_eq!(order.len(), n - h.len(), "{}: every eligible item ranked", e.id);
+            let top3 = order[..3].iter().filter(|&&i| CRIME.contains(&(i as u32))).count();
+            assert!(top3 >= 2, "{}: {order:?}", e.id);
+            let mut buf = vec![0f32; n];
+            assert!(m.score_full(&[q], &mut buf).is_err(), "{}: request-free scoring", e.id);
+            match e.id {
+                suite::PERSONALISED_ID => {
+                    // Two grid points, the second probe call scores higher by construction.
+                    assert_eq!(calls.len(), 2);
+                    assert_eq!(report.best_valid, Some(calls[1]));
+                }
+                suite::RERANK_ID => {
+                    assert!(calls.is_empty(), "a single blend value needs no probe");
+                    assert!(m.lm_tokens() > 0);
+                    // Exactly rerank_n = 3 items sit above the personalised scale (> n).
+                    assert_eq!(out.iter().filter(|x| **x > n as f32).count(), 3);
+                }
+                _ => {
+                    assert!(calls.is_empty());
+                    assert_eq!(m.lm_tokens(), 0);
+                }
+            }
+        }
     }
 }

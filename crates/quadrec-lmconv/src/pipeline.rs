@@ -48,7 +48,7 @@ pub const PIPE_SYSTEM: &str = "You are a movie recommender. Answer with Yes or N
 
 /// Default params of every top-N retriever of the CRM table, keyed by id (so that nested
 /// overrides are checked against the real keys of each retriever).
-fn retriever_defaults() -> BTreeMap<String, Value> {
+pub(crate) fn retriever_defaults() -> BTreeMap<String, Value> {
     quadrec_models::CRM_TABLE
         .iter()
         .filter(|e| e.task == Task::TopNRanking)

@@ -117,6 +117,29 @@ pub trait Method: Send {
         let _ = user;
         None
     }
+    /// Whether the method reads natural-language requests ([`Method::score_request`]; the
+    /// user-interaction stage). Known before `fit`. The runner evaluates only such methods on
+    /// conversational views (`conv`), so a leaderboard never compares a method that read the
+    /// request with one that did not; methods keeping the default `false` are not run there.
+    fn reads_requests(&self) -> bool {
+        false
+    }
+    /// Full-catalogue scores `[n_items]` for one user's natural-language `request` (e.g. "I'm in
+    /// the mood for a comedy from the 1980s."), given the user's input history as in
+    /// [`Method::score_full`]. The default refuses: only methods whose
+    /// [`Method::reads_requests`] is `true` implement it.
+    fn score_request(
+        &self,
+        query: &UserQuery,
+        request: &str,
+        out: &mut [f32],
+    ) -> Result<(), MethodError> {
+        let _ = (query, request, out);
+        Err(MethodError::Data {
+            method: String::from("(this method)"),
+            message: "does not read natural-language requests".into(),
+        })
+    }
 }
 
 /// Prompt-template and model-weight hashes of a method (see [`Method::provenance`]).

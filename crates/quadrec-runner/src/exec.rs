@@ -86,13 +86,27 @@ pub fn provenance_of(entry: &MethodEntry, spec: &MethodSpec) -> anyhow::Result<P
     Ok(out)
 }
 
+/// Whether the method of `spec` reads natural-language requests (from an unfitted build).
+pub fn reads_requests(entry: &MethodEntry, spec: &MethodSpec) -> anyhow::Result<bool> {
+    let (_, m) = entry.build_with(&[("suite params", &spec.params)])?;
+    Ok(m.reads_requests())
+}
+
 /// Indices of the views of `p` that `spec` runs on: the ones it lists, in its order (the first
-/// drives the validation probe), or every view in protocol order.
-pub fn method_views(spec: &MethodSpec, p: &Prepared) -> Vec<usize> {
+/// drives the validation probe), or every view in protocol order. Conversational views are
+/// exactly the views of methods that read requests (`reads`): a method that does not is never
+/// run on one (it would rank without the request, a different input), and a request-reading
+/// method only on them (suite validation refuses other explicit combinations).
+pub fn method_views(spec: &MethodSpec, p: &Prepared, reads: bool) -> Vec<usize> {
+    let fits = |i: &usize| (p.views[*i].kind == ViewKind::Conversational) == reads;
     if spec.views.is_empty() {
-        return (0..p.views.len()).collect();
+        return (0..p.views.len()).filter(fits).collect();
     }
-    spec.views.iter().filter_map(|l| p.views.iter().position(|v| &v.label == l)).collect()
+    spec.views
+        .iter()
+        .filter_map(|l| p.views.iter().position(|v| &v.label == l))
+        .filter(fits)
+        .collect()
 }
 
 /// What one evaluation pass produced besides the report.
@@ -190,6 +204,80 @@ fn eval_candidates(
     Ok((rep, extras))
 }
 
+/// Conversational evaluation: each user's request scored over the catalogue with
+/// `score_request` (seen items masked, as full ranking), the suite's ranking metrics, plus
+/// `hard_rate@10`: the share of the user's top-10 that satisfies every hard condition of the
+/// request (genre, decade; true of the held-out item by construction).
+#[allow(clippy::too_many_arguments)]
+fn eval_conv(
+    m: &dyn Method,
+    users: &[EvalUser],
+    phase: &PhaseView,
+    items: &quadrec_data::ItemTable,
+    n_items: u32,
+    metrics: &[MetricSpec],
+    popularity: &[u32],
+    tie_seed: u64,
+    progress: &mut dyn FnMut(usize, usize),
+) -> anyhow::Result<(EvalReport, PassExtras)> {
+    const HARD_K: usize = 10;
+    let fq: Vec<FullRankingQuery> = users
+        .iter()
+        .map(|u| FullRankingQuery { user: u.user, targets: &u.targets, seen: &u.seen })
+        .collect();
+    let index: BTreeMap<u32, usize> = users.iter().enumerate().map(|(i, u)| (u.user, i)).collect();
+    let ctx = MetricContext { n_items, item_popularity: Some(popularity), long_tail: None };
+    let opts = FullRankingOptions { mask_seen: true, block_users: 0, tie_seed, keep_top: HARD_K };
+    let call_ms = std::sync::Mutex::new(Vec::new());
+    let n = users.len();
+    let mut rep = evaluate_full(&fq, n_items, metrics, &ctx, &opts, |block_users, out| {
+        for (k, &u) in block_users.iter().enumerate() {
+            let i = index[&u];
+            let e = &users[i];
+            let row = &mut out[k * n_items as usize..(k + 1) * n_items as usize];
+            let t = Instant::now();
+            m.score_request(
+                &UserQuery { user: u, history: &e.history },
+                &phase.requests[i].text,
+                row,
+            )?;
+            let mut ms = call_ms.lock().unwrap_or_else(|p| p.into_inner());
+            ms.push(t.elapsed().as_secs_f64() * 1e3);
+            progress(ms.len(), n);
+        }
+        Ok::<(), quadrec_method::MethodError>(())
+    })?;
+    // hard_rate@10 per user, from the kept top lists (seen items already masked).
+    let top = rep.top.as_ref().context("conversational pass kept no top lists")?;
+    let mut hard_by_user = BTreeMap::new();
+    for t in 0..top.len() {
+        let (u, list, _) = top.get(t);
+        let r = &phase.requests[index[&u]];
+        let ok = list
+            .iter()
+            .take(HARD_K)
+            .filter(|&&i| quadrec_lmconv::request::satisfies_all(items, i, &r.hard))
+            .count();
+        hard_by_user.insert(u, ok as f64 / HARD_K as f64);
+    }
+    let col: Vec<f64> = rep
+        .per_user
+        .users
+        .iter()
+        .map(|u| hard_by_user.get(u).copied().unwrap_or(f64::NAN))
+        .collect();
+    let name = format!("hard_rate@{HARD_K}");
+    let defined: Vec<f64> = col.iter().copied().filter(|x| !x.is_nan()).collect();
+    rep.summary.push(quadrec_eval::results::SummaryValue {
+        metric: name.clone(),
+        value: defined.iter().sum::<f64>() / defined.len().max(1) as f64,
+        n_users: defined.len(),
+    });
+    rep.per_user.columns.push((name, col));
+    let call_ms = call_ms.into_inner().unwrap_or_else(|p| p.into_inner());
+    Ok((rep, PassExtras { call_ms, ..Default::default() }))
+}
+
 /// Pointwise evaluation: each user's labelled items scored with `score_items`. LogLoss and
 /// accuracy need probabilities: when a method's scores leave [0, 1] they are not computed
 /// (AUC and GAUC are rank-based and always are).
@@ -273,6 +361,20 @@ fn eval_phase(
             )
         }
         ViewKind::Pointwise => eval_pointwise(m, all, phase, pointwise, progress),
+        ViewKind::Conversational => {
+            let users: Vec<EvalUser> = phase.users.iter().map(|&i| all[i].clone()).collect();
+            eval_conv(
+                m,
+                &users,
+                phase,
+                p.train.items(),
+                n_items,
+                ranking,
+                &p.popularity,
+                tie_seed,
+                progress,
+            )
+        }
     }
 }
 
@@ -315,7 +417,7 @@ pub fn tune(
     seed: u64,
     mut log: impl FnMut(&str),
 ) -> anyhow::Result<Tuned> {
-    let views = method_views(spec, p);
+    let views = method_views(spec, p, reads_requests(entry, spec)?);
     let probe_view = views
         .first()
         .map(|&i| &p.views[i])

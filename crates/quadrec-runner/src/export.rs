@@ -158,6 +158,16 @@ fn export_into(
                 let safe = v.label.replace('@', "_at_");
                 match v.kind {
                     ViewKind::Full => {}
+                    ViewKind::Conversational => {
+                        // The requests as composed (text, template, hard/soft conditions).
+                        let lines = v
+                            .test
+                            .requests
+                            .iter()
+                            .map(|r| serde_json::to_string(r).expect("requests serialise"))
+                            .collect();
+                        put(format!("requests/{safe}.jsonl"), lines)?;
+                    }
                     ViewKind::Candidates => {
                         let mut lines = Vec::new();
                         for (&ui, list) in v.test.users.iter().zip(&v.test.items) {

@@ -19,7 +19,9 @@ pub mod suite;
 #[cfg(test)]
 mod tests;
 
-use crate::exec::{cell_id, evaluate_views, failed_record, method_views, provenance_of, tune};
+use crate::exec::{
+    cell_id, evaluate_views, failed_record, method_views, provenance_of, reads_requests, tune,
+};
 use crate::store::RunStore;
 use crate::suite::Suite;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -95,13 +97,30 @@ pub fn run_suite(suite: &Suite, out: &Path, opts: &RunOptions) -> anyhow::Result
         let dataset = prepare::load_dataset(&ds.id)?;
         for proto in &suite.protocols {
             let prepared = prepare::prepare(&dataset, proto, &registry)?;
+            // The requests of conversational views travel with the run (the records carry the
+            // view hash, which covers them; this file holds their text and conditions).
+            for v in prepared.views.iter().filter(|v| !v.test.requests.is_empty()) {
+                let lines: Vec<String> = v
+                    .test
+                    .requests
+                    .iter()
+                    .chain(&v.valid.requests)
+                    .map(|r| serde_json::to_string(r).expect("requests serialise"))
+                    .collect();
+                let rel =
+                    format!("requests/{}-{}.jsonl", v.label.replace('@', "_at_"), &v.hash[..16]);
+                quadrec_core::fsx::write_atomic(
+                    &out.join(rel),
+                    (lines.join("\n") + "\n").as_bytes(),
+                )?;
+            }
             for spec in &suite.methods {
                 if !opts.only.is_empty() && !opts.only.contains(&spec.key()) {
                     continue;
                 }
                 let entry = quadrec_method::find_entry(&registry, &spec.id)?;
                 let trials = spec.trials();
-                let views = method_views(spec, &prepared);
+                let views = method_views(spec, &prepared, reads_requests(entry, spec)?);
                 if views.is_empty() {
                     // None of the views this method is restricted to belongs to this protocol.
                     continue;

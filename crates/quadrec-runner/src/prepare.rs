@@ -18,6 +18,11 @@ use std::path::Path;
 /// view metadata, so every method and every run sees the same lists.
 pub const VIEW_SEED: u64 = 2024;
 
+/// Seed of the conversational requests: the chat benchmark's default (`quadrec chat --bench`,
+/// `quadrec_lmconv::bench::BenchConfig::default().seed`), so both compose the same request for a
+/// user.
+pub const REQUEST_SEED: u64 = 0;
+
 /// Load a dataset by suite id: a built-in name (`ml-100k`, fetched and verified), a folder
 /// holding a processed dataset (`quadrec data import` output), or `<format>:<folder>` to read
 /// native files with one of the loaders of `quadrec_data::loaders::LOADERS` (default
@@ -204,13 +209,15 @@ fn build_view(
     test: &[EvalUser],
     split_hash: &str,
     retriever: Option<&MethodRetriever>,
+    items: &quadrec_data::ItemTable,
 ) -> anyhow::Result<TestView> {
     let name = crate::suite::parse_view(label).map_err(anyhow::Error::msg)?;
     let (test_users, user_sample) = sample_users(test, name.users);
     let ids: Vec<u32> = test_users.iter().map(|&i| test[i].user).collect();
     let valid_users = indices_of(valid, &ids);
     let seed = Seed::new(VIEW_SEED);
-    let phase = |users: Vec<usize>| PhaseView { users, items: vec![], labels: vec![] };
+    let phase =
+        |users: Vec<usize>| PhaseView { users, items: vec![], labels: vec![], requests: vec![] };
     let (kind, params, content, test_phase, valid_phase) = match name.kind {
         "full" => (
             ViewKind::Full,
@@ -235,11 +242,13 @@ fn build_view(
                     items: lists_for(rows(&t.rows).into_iter(), test, &test_users)?,
                     users: test_users,
                     labels: vec![],
+                    requests: vec![],
                 },
                 PhaseView {
                     items: lists_for(rows(&v.rows).into_iter(), valid, &valid_users)?,
                     users: valid_users,
                     labels: vec![],
+                    requests: vec![],
                 },
             )
         }
@@ -280,11 +289,13 @@ fn build_view(
                     items: lists_for(rows(&t.rows).into_iter(), test, &test_users)?,
                     users: test_users,
                     labels: vec![],
+                    requests: vec![],
                 },
                 PhaseView {
                     items: lists_for(rows(&v.rows).into_iter(), valid, &valid_users)?,
                     users: valid_users,
                     labels: vec![],
+                    requests: vec![],
                 },
             )
         }
@@ -308,7 +319,7 @@ fn build_view(
                     items.push(it);
                     labels.push(lb);
                 }
-                Ok((PhaseView { users, items, labels }, pv.rows_sha256))
+                Ok((PhaseView { users, items, labels, requests: vec![] }, pv.rows_sha256))
             };
             let (t, sha) = build(Stage::Test, test, test_users)?;
             let (v, _) = build(Stage::Valid, valid, valid_users)?;
@@ -316,6 +327,48 @@ fn build_view(
                 ViewKind::Pointwise,
                 format!("label=rating>{}", p.pointwise_threshold),
                 format!("pointwise/{split_hash}/{sha}"),
+                t,
+                v,
+            )
+        }
+        "conv" => {
+            // The chat benchmark's composer, templates and request seed (`quadrec chat --bench`),
+            // so a user's request text is the same in both; users whose held-out item admits no
+            // template (no informative genre and no year) are left out of the phase.
+            let seed = Seed::new(REQUEST_SEED);
+            let requests = |stage: Stage, phase_users: &[EvalUser], users: Vec<usize>| {
+                let mut kept = PhaseView::default();
+                for i in users {
+                    let u = &phase_users[i];
+                    let Some(&target) = u.targets.first() else { continue };
+                    if let Some(r) = quadrec_lmconv::request::compose(
+                        items,
+                        u.user,
+                        target,
+                        &u.history,
+                        seed.child(stage.name()),
+                    ) {
+                        kept.users.push(i);
+                        kept.requests.push(r);
+                    }
+                }
+                kept
+            };
+            let t = requests(Stage::Test, test, test_users);
+            let v = requests(Stage::Valid, valid, valid_users);
+            let all: Vec<&quadrec_lmconv::request::Request> =
+                t.requests.iter().chain(&v.requests).collect();
+            let sha = quadrec_core::hash::sha256_hex(
+                serde_json::to_string(&all).expect("requests serialise").as_bytes(),
+            );
+            let templates = quadrec_lmconv::request::templates_sha256();
+            (
+                ViewKind::Conversational,
+                format!(
+                    "mask=train+valid,requests=conv/v1,templates={},seed={REQUEST_SEED}",
+                    &templates[..16]
+                ),
+                format!("conv/{split_hash}/{sha}"),
                 t,
                 v,
             )
@@ -361,7 +414,9 @@ pub fn prepare(
     let views = p
         .views
         .iter()
-        .map(|v| build_view(v, p, &held, &valid, &test, &split_hash, retriever.as_ref()))
+        .map(|v| {
+            build_view(v, p, &held, &valid, &test, &split_hash, retriever.as_ref(), train.items())
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Prepared {
         dataset: d.manifest.name.clone(),

@@ -26,6 +26,11 @@ pub enum ViewKind {
     Candidates,
     /// Labelled (user, item) rows scored as probabilities (AUC, LogLoss, ...).
     Pointwise,
+    /// Conversational (user-interaction stage): each user's natural-language request, composed
+    /// from the held-out item's attributes, scored over the catalogue by methods that read
+    /// requests (`Method::score_request`); seen items masked; ranking metrics plus the
+    /// hard-condition rate of the top-10 (`hard_rate@10`).
+    Conversational,
 }
 
 /// One phase (validation or test) of a view: which users, and their lists.
@@ -37,6 +42,8 @@ pub struct PhaseView {
     pub items: Vec<Vec<u32>>,
     /// Pointwise labels (aligned with `items`); empty otherwise.
     pub labels: Vec<Vec<bool>>,
+    /// Conversational requests (aligned with `users`); empty otherwise.
+    pub requests: Vec<quadrec_lmconv::request::Request>,
 }
 
 /// One view of the split: its test phase, and the same construction on the validation stage

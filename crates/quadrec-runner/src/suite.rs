@@ -149,7 +149,9 @@ pub struct ProtocolSpec {
     pub split: String,
     /// Evaluation views: `full`, `sampled` (1 + N negatives), `closed` (target + random unseen
     /// candidates), `hard` (target + the top unseen items of `hard_retriever`), `pointwise`
-    /// (the held-out interactions labelled `rating > pointwise_threshold`). A suffix `@u<N>`
+    /// (the held-out interactions labelled `rating > pointwise_threshold`), `conv` (each user's
+    /// natural-language request composed from the held-out item, scored by the methods that
+    /// read requests, and only by them; see `Method::reads_requests`). A suffix `@u<N>`
     /// evaluates the view on a pinned sample of N test users (seeded, recorded, the same users for
     /// every method): `closed@u100`. See [`parse_view`].
     #[serde(default = "default_views")]
@@ -223,7 +225,7 @@ fn default_closed_n() -> usize {
 }
 
 /// The views a protocol may declare.
-pub const VIEWS: &[&str] = &["full", "sampled", "closed", "hard", "pointwise"];
+pub const VIEWS: &[&str] = &["full", "sampled", "closed", "hard", "pointwise", "conv"];
 /// The split protocols.
 pub const SPLITS: &[&str] = &["loo", "temporal", "ratio"];
 
@@ -457,6 +459,23 @@ fn validate(path: &Path, s: &Suite, registry: &[MethodEntry]) -> Result<(), Suit
         for point in m.trials() {
             let layers: [(&str, &Value); 2] = [("suite params", &m.params), ("suite grid", &point)];
             entry.build_with(&layers).map_err(|e| invalid(path, table.clone(), e.to_string()))?;
+        }
+        // Conversational views and request-reading methods go together (see
+        // `exec::method_views`): an explicit pairing of one without the other is refused.
+        let (_, built) = entry
+            .build_with(&[("suite params", &m.params)])
+            .map_err(|e| invalid(path, table.clone(), e.to_string()))?;
+        let reads = built.reads_requests();
+        for v in &m.views {
+            let conv = parse_view(v).is_ok_and(|n| n.kind == "conv");
+            if conv != reads {
+                let why = if reads {
+                    "reads natural-language requests and runs only on `conv` views"
+                } else {
+                    "does not read requests, so it cannot run on a `conv` view"
+                };
+                return Err(invalid(path, table, format!("view `{v}`: `{}` {why}", m.id)));
+            }
         }
     }
     Ok(())

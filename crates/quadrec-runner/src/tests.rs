@@ -165,3 +165,112 @@ fn export_writes_the_evaluated_rows_and_lists_and_refuses_to_overwrite() {
         .collect();
     assert!(leftovers.is_empty());
 }
+
+/// The conversational view: requests composed from each sampled user's held-out item (hard
+/// conditions true of it, seeded and recorded), run only for methods that read requests, with
+/// ranking metrics and the hard-condition rate; request-free methods never see the view, and
+/// suites pairing a view with the wrong kind of method are refused.
+#[test]
+fn conversational_view_runs_request_readers_only_and_records_requests_and_hard_rates() {
+    let d = prepare::load_dataset(&format!("recbole:{}", fixture().display())).unwrap();
+    let reg = registry::all();
+    let p = prepare::prepare(&d, &protocol(&["conv@u6"]), &reg).unwrap();
+    let v = &p.views[0];
+    assert_eq!(v.kind, ViewKind::Conversational);
+    assert!(v.params.contains("requests=conv/v1") && v.params.contains("seed=0"), "{}", v.params);
+    assert_eq!(v.test.requests.len(), v.test.users.len());
+    assert!(!v.test.requests.is_empty() && !v.valid.requests.is_empty());
+    let items = p.train.items();
+    for (&ui, r) in v.test.users.iter().zip(&v.test.requests) {
+        let u = &p.test[ui];
+        assert_eq!((r.user, r.target), (u.user, u.targets[0]));
+        assert!(!r.text.is_empty() && !r.hard.is_empty(), "{r:?}");
+        assert!(quadrec_lmconv::request::satisfies_all(items, r.target, &r.hard), "{r:?}");
+    }
+    let again = prepare::prepare(&d, &protocol(&["conv@u6"]), &reg).unwrap();
+    assert_eq!(again.views[0].test.requests, v.test.requests, "requests are seeded");
+    assert_eq!(again.views[0].hash, v.hash);
+
+    let out = tempfile::tempdir().unwrap();
+    let text = format!(
+        r#"
+name = "conv"
+bootstrap = 50
+[[dataset]]
+id = "recbole:{}"
+[[protocol]]
+split = "loo"
+views = ["full", "conv@u6"]
+[[method]]
+id = "pop"
+[[method]]
+id = "conv-retrieval"
+[[method]]
+id = "conv-personalised"
+views = ["conv@u6"]
+params = {{ crm_params = {{ ease = {{ reg_weight = 10.0 }} }}, blend_grid = [0.0, 0.5] }}
+"#,
+        fixture().display()
+    );
+    let suite = parse_suite(Path::new("conv.toml"), &text, &reg).unwrap();
+    let s = run_suite(&suite, out.path(), &RunOptions::default()).unwrap();
+    let recs =
+        crate::store::read_records(&out.path().join(crate::store::RunStore::RECORDS)).unwrap();
+    let errors: Vec<_> = recs.values().filter_map(|r| r.error.clone()).collect();
+    assert_eq!((s.ok, s.failed), (3, 0), "{errors:?}");
+    let pop: Vec<_> = recs.values().filter(|r| r.method.id == "pop").collect();
+    assert_eq!(pop.len(), 1);
+    assert_eq!(pop[0].view, "full", "a request-free method never runs on the conv view");
+    let n_users = v.test.users.len();
+    for id in ["conv-retrieval", "conv-personalised"] {
+        let r = recs.values().find(|r| r.method.id == id).unwrap();
+        assert_eq!(r.view, "conv@u6");
+        assert_eq!(r.method.stage, "user_interaction");
+        assert!(r.protocol.contains("requests=conv/v1"), "{}", r.protocol);
+        for m in ["hr@10", "ndcg@10", "hard_rate@10"] {
+            let x = &r.test[m];
+            assert_eq!(x.n, n_users, "{id} {m}");
+            assert!((0.0..=1.0).contains(&x.mean) && x.ci_low <= x.mean && x.mean <= x.ci_high);
+        }
+        assert!(r.weight_hashes.contains_key("all-MiniLM-L6-v2"));
+    }
+    // The personalised blend was selected on the validation requests through the probe.
+    let pers = recs.values().find(|r| r.method.id == "conv-personalised").unwrap();
+    assert!(pers.valid.contains_key("ndcg@10@valid:conv@u6"), "{:?}", pers.valid);
+    // Text retrieval satisfies the hard conditions at least as often as a random top-10 of the
+    // unseen items would in expectation (every fixture item has one genre and a 1990s year).
+    let retr = recs.values().find(|r| r.method.id == "conv-retrieval").unwrap();
+    let base: f64 = v
+        .test
+        .users
+        .iter()
+        .zip(&v.test.requests)
+        .map(|(&ui, r)| {
+            let seen = &p.test[ui].seen;
+            let unseen: Vec<u32> = (0..p.train.n_items()).filter(|i| !seen.contains(i)).collect();
+            let ok = unseen
+                .iter()
+                .filter(|&&i| quadrec_lmconv::request::satisfies_all(items, i, &r.hard))
+                .count();
+            ok as f64 / unseen.len() as f64
+        })
+        .sum::<f64>()
+        / n_users as f64;
+    assert!(retr.test["hard_rate@10"].mean >= base, "{} < {base}", retr.test["hard_rate@10"].mean);
+    // The requests travel with the run.
+    let files: Vec<_> = std::fs::read_dir(out.path().join("requests")).unwrap().collect();
+    assert_eq!(files.len(), 1);
+    let body = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+    assert_eq!(body.lines().count(), v.test.requests.len() + v.valid.requests.len());
+    assert!(body.contains(&v.test.requests[0].text));
+
+    // Explicit pairings of the wrong kind are refused before anything runs.
+    for (id, view) in [("pop", "conv@u6"), ("conv-retrieval", "full")] {
+        let bad = text.replace(
+            "[[method]]\nid = \"pop\"",
+            &format!("[[method]]\nid = \"{id}\"\nlabel = \"x\"\nviews = [\"{view}\"]"),
+        );
+        let err = parse_suite(Path::new("conv.toml"), &bad, &reg).unwrap_err().to_string();
+        assert!(err.contains("conv"), "{err}");
+    }
+}
