@@ -18,6 +18,7 @@ use crate::error::{EvalError, Result};
 use crate::metrics::{MetricContext, MetricSpec};
 use crate::ranking::{
     MASK_BITS, RowInput, Scratch, TIE_POLICY, UserRanking, masked, rank_row_into,
+    rank_row_mask_single,
 };
 use crate::results::{EvalFlags, EvalReport};
 
@@ -112,6 +113,29 @@ where
                     for (i, (row, q)) in rows.chunks_mut(n).zip(qs).enumerate() {
                         let o = &mut outs[i];
                         *o = RowOut::default();
+                        if let (true, &[t]) = (opts.mask_seen, q.targets) {
+                            // Leave-one-out: count first, then mask (see rank_row_mask_single).
+                            match rank_row_mask_single(
+                                q.user,
+                                row,
+                                t,
+                                q.seen,
+                                depth,
+                                opts.tie_seed,
+                                scratch,
+                                r,
+                            ) {
+                                Ok((_, collisions)) => o.collisions = collisions,
+                                Err(e) => {
+                                    o.err = Some(Box::new(e));
+                                    continue;
+                                }
+                            }
+                            user_values_into(r, metrics, &ctx, &mut vals[i * vs..i * vs + n_cols]);
+                            tops[i * ts..i * ts + r.top.len()].copy_from_slice(&r.top);
+                            o.top_len = r.top.len() as u32;
+                            continue;
+                        }
                         let (n_masked, collisions) =
                             if opts.mask_seen { mask_row(row, q) } else { (0, 0) };
                         o.collisions = collisions;
@@ -404,6 +428,31 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn nan_at_a_seen_item_is_masked_like_any_seen_score() {
+        // Single-target path (count first, then mask): a scorer NaN at a seen item is masked,
+        // exactly as a finite score there would be; duplicates and a seen target are handled.
+        let m = parse_metrics(&["mrr", "ndcg@3"]).unwrap();
+        let ctx = MetricContext::default();
+        let run = |x2: f32| {
+            let q = [FullRankingQuery { user: 1, targets: &[0], seen: &[2, 2, 0, 4] }];
+            let sc = move |_: &[u32], out: &mut [f32]| -> std::result::Result<(), std::io::Error> {
+                out.copy_from_slice(&[0.5, 0.9, x2, 0.5, 0.7, 0.1]);
+                Ok(())
+            };
+            let o = FullRankingOptions { keep_top: 6, ..Default::default() };
+            evaluate_full(&q, 6, &m, &ctx, &o, sc).unwrap()
+        };
+        let (a, b) = (run(f32::NAN), run(2.0));
+        assert_eq!(a.per_user, b.per_user);
+        assert_eq!(a.top, b.top);
+        // candidates {0, 1, 3, 5}: target 0 (0.5) is tied with item 3 below item 1 (0.9):
+        // positions 2..=3, expected RR = (1/2 + 1/3) / 2.
+        assert_eq!(a.per_user.column("mrr").unwrap(), &[(0.5 + 1.0 / 3.0) / 2.0]);
+        assert_eq!(a.flags.targets_also_seen, 1);
+        assert_eq!(a.top.as_ref().unwrap().get(0).1.len(), 4);
     }
 
     #[test]

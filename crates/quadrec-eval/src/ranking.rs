@@ -318,6 +318,69 @@ pub(crate) fn rank_row_into(
     Ok(())
 }
 
+/// Full-ranking fast path for one target with seen items to mask (leave-one-out): the row is
+/// read sequentially FIRST (counting against the target's score; this also brings it into L1),
+/// then the seen items are masked (random accesses, now cache hits) while their contributions
+/// are taken back out of the counts; finally the top list. Same results and errors as masking
+/// first and calling [`rank_row_into`] (tested). Returns (entries masked, seen targets skipped).
+pub(crate) fn rank_row_mask_single(
+    user: u32,
+    row: &mut [f32],
+    target: u32,
+    seen: &[u32],
+    depth: usize,
+    tie_seed: u64,
+    scratch: &mut Scratch,
+    out: &mut UserRanking,
+) -> Result<(usize, u64)> {
+    let p = target as usize;
+    let t = row[p];
+    let (mut above, mut size, nan) = count_pass(row, t);
+    let (mut n_masked, mut collisions, mut nan_seen) = (0usize, 0u64, 0usize);
+    for &si in seen {
+        if si == target {
+            collisions += 1; // a target is never masked
+            continue;
+        }
+        let x = &mut row[si as usize];
+        if x.to_bits() != MASK_BITS {
+            nan_seen += usize::from(x.is_nan());
+            above -= u64::from(*x > t);
+            size -= u64::from(*x == t);
+            *x = masked();
+            n_masked += 1;
+        }
+    }
+    let inp = RowInput {
+        user,
+        scores: row,
+        items: None,
+        target_pos: &[p],
+        n_relevant: 1,
+        n_masked,
+        depth,
+        tie_seed,
+    };
+    if t.is_nan() {
+        return Err(EvalError::NanScore { user, item: target });
+    }
+    // NaNs left after masking = scorer NaNs outside the seen items (or a scorer NaN carrying
+    // the mask payload): reported like `rank_row_into` does.
+    if nan != nan_seen {
+        let q = row.iter().position(|x| x.is_nan() && x.to_bits() != MASK_BITS).unwrap_or(0);
+        return Err(EvalError::NanScore { user, item: q as u32 });
+    }
+    out.groups.clear();
+    out.groups.push(TieGroup { above, size, relevant: 1 });
+    out.user = user;
+    out.n_relevant = 1;
+    out.n_candidates = (inp.scores.len() - n_masked) as u64;
+    out.top.clear();
+    scratch.maxima_ready = false;
+    top_k(&inp, scratch, &mut out.top);
+    Ok((n_masked, collisions))
+}
+
 /// Tie groups of several relevant items (any number of distinct scores); sets `n_nan` when the
 /// row was scanned.
 fn rank_groups(inp: &RowInput<'_>, groups: &mut Vec<TieGroup>, n_nan: &mut usize) {
