@@ -79,6 +79,61 @@ impl CtrTensors {
 pub trait CtrNet: Module + Sized {
     /// Logits.
     fn logits(&self, x: &CtrTensors, rng: Option<&mut ChaCha8Rng>) -> Tensor<2>;
+
+    /// Inference logits of ONE query (`user`, right-aligned `hist` of `h` slots, padding `pad`)
+    /// for many `items`, on `device`. The default is [`pair_logits`] (the training forward on
+    /// chunks of pairs); a model overrides it with an equivalent computation that shares the
+    /// query-side work across items (equal up to float rounding, tested per model).
+    fn query_logits(
+        &self,
+        user: u32,
+        hist: &[i64],
+        items: &[u32],
+        pad: i64,
+        device: &Device,
+    ) -> Vec<f32> {
+        pair_logits(self, user, hist, items, pad, device)
+    }
+
+    /// Inference logits of many queries (`(user, right-aligned history)`) for the same
+    /// `items`, query-major `[queries.len() * items.len()]`. Default: [`CtrNet::query_logits`]
+    /// per query; a model overrides it when work can be shared across queries.
+    fn batch_logits(
+        &self,
+        queries: &[(u32, Vec<i64>)],
+        items: &[u32],
+        pad: i64,
+        device: &Device,
+    ) -> Vec<f32> {
+        queries.iter().flat_map(|(u, h)| self.query_logits(*u, h, items, pad, device)).collect()
+    }
+}
+
+/// Reference inference path: [`CtrNet::logits`] on (user, history, item) pairs, 2048 per
+/// forward (DIN's attention tensors are `[B, H, .]`).
+pub fn pair_logits<N: CtrNet>(
+    net: &N,
+    user: u32,
+    hist: &[i64],
+    items: &[u32],
+    pad: i64,
+    device: &Device,
+) -> Vec<f32> {
+    let h = hist.len();
+    let mut out = Vec::with_capacity(items.len());
+    for c in items.chunks(2048) {
+        let b = c.len();
+        let x = CtrTensors::new(
+            vec![user as i64; b],
+            c.iter().map(|&i| i as i64).collect(),
+            hist.iter().copied().cycle().take(b * h).collect(),
+            h,
+            pad,
+            device,
+        );
+        out.extend(to_vec(net.logits(&x, None)));
+    }
+    out
 }
 
 /// Masked mean of history embeddings: `emb` `[V, d]`, returns `[B, d]`.
@@ -105,21 +160,7 @@ impl<N: CtrNet> CtrScorer<N> {
     fn score_pairs(&self, q: &UserQuery, items: &[u32]) -> Vec<f32> {
         let pad = self.n_items as i64;
         let hist = right_aligned(q.history, self.h, pad);
-        let mut out = Vec::with_capacity(items.len());
-        // Chunks bound the per-pair tensors (DIN's attention is [B, H, .]).
-        for c in items.chunks(2048) {
-            let b = c.len();
-            let x = CtrTensors::new(
-                vec![q.user as i64; b],
-                c.iter().map(|&i| i as i64).collect(),
-                hist.iter().copied().cycle().take(b * self.h).collect(),
-                self.h,
-                pad,
-                &self.device,
-            );
-            out.extend(to_vec(self.net.logits(&x, None)));
-        }
-        out
+        self.net.query_logits(q.user, &hist, items, pad, &self.device)
     }
 }
 
@@ -135,8 +176,13 @@ impl<N: CtrNet + Send> Method for CtrScorer<N> {
         check_out(self.id, queries.len() * n, out.len())?;
         check_queries(self.id, queries, self.n_users, self.n_items)?;
         let all: Vec<u32> = (0..self.n_items).collect();
-        for (q, row) in queries.iter().zip(out.chunks_mut(n)) {
-            row.copy_from_slice(&self.score_pairs(q, &all));
+        let pad = self.n_items as i64;
+        // Large blocks of queries: a call shares work across its queries (DIN's attention
+        // table over their history items).
+        for (qs, o) in queries.chunks(4096).zip(out.chunks_mut(4096 * n)) {
+            let batch: Vec<(u32, Vec<i64>)> =
+                qs.iter().map(|q| (q.user, right_aligned(q.history, self.h, pad))).collect();
+            o.copy_from_slice(&self.net.batch_logits(&batch, &all, pad, &self.device));
         }
         Ok(())
     }
@@ -346,6 +392,24 @@ impl Mlp {
             d = h;
         }
         Mlp { hidden: layers, last: crate::common::linear_xavier(rng, d, out, device), dropout }
+    }
+
+    /// The first layer (the first hidden layer, or the output layer when there is none).
+    pub fn first(&self) -> &burn::nn::Linear {
+        self.hidden.first().unwrap_or(&self.last)
+    }
+
+    /// The rest of an inference forward pass (no dropout) from the first layer's output
+    /// `z = first().forward(x)`: equal to `forward(x, None)`.
+    pub fn forward_after_first<const D: usize>(&self, z: Tensor<D>) -> Tensor<D> {
+        if self.hidden.is_empty() {
+            return z;
+        }
+        let mut x = burn::tensor::activation::relu(z);
+        for l in &self.hidden[1..] {
+            x = burn::tensor::activation::relu(l.forward(x));
+        }
+        self.last.forward(x)
     }
 
     /// `[.., d_in] -> [.., out]`.
