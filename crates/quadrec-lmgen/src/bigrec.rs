@@ -373,6 +373,60 @@ mod tests {
     }
 
     #[test]
+    fn batched_prefetch_and_probe_give_the_one_user_results() {
+        use super::{BigRec, BigRecParams};
+        use crate::common::probe_prefetched;
+        use quadrec_method::{FitContext, Method, UserQuery};
+        let train = train();
+        let p = BigRecParams {
+            max_new_tokens: 6,
+            history_items: 4,
+            grounding: crate::ground::Grounding::Dl,
+            ..BigRecParams::default()
+        };
+        let fitted = || {
+            let mut m = BigRec::new("bigrec-zs", p.clone(), false);
+            m.fit(&train, &mut FitContext::new(quadrec_core::Seed(5))).unwrap();
+            m
+        };
+        let (batched, single) = (fitted(), fitted());
+        let users = [0u32, 2, 3, 5];
+        let items = [0u32, 4, 7, 11];
+        // A probe over four users; the recording pass hands all four to prefetch at once.
+        let probe_sum = |m: &dyn Method| -> f64 {
+            let mut sum = 0.0;
+            for &u in &users {
+                let mut out = [0f32; 4];
+                m.score_items(&query(&train, u), &items, &mut out).unwrap();
+                sum += out.iter().map(|&x| x as f64).sum::<f64>();
+            }
+            sum
+        };
+        let mut seen = 0;
+        let mut probe = probe_sum;
+        let v = {
+            let mut ctx = FitContext::new(quadrec_core::Seed(5)).with_probe(&mut probe);
+            probe_prefetched(&mut ctx, &batched, |m, qs: &[UserQuery]| {
+                seen = qs.len();
+                m.prefetch(qs)
+            })
+            .unwrap()
+        };
+        assert_eq!(seen, 4, "the recording pass saw every probe user once");
+        assert_eq!(batched.caches.len(), 4, "generated in one batch before the real probe");
+        let tokens = batched.lm_tokens();
+        assert_eq!(v.map(f64::to_bits), Some(probe_sum(&single).to_bits()), "same probe value");
+        for &u in &users {
+            let (mut a, mut b) = ([0f32; 4], [0f32; 4]);
+            batched.score_items(&query(&train, u), &items, &mut a).unwrap();
+            single.score_items(&query(&train, u), &items, &mut b).unwrap();
+            assert_eq!(a.map(f32::to_bits), b.map(f32::to_bits), "user {u}");
+            assert_eq!(batched.generated(u), single.generated(u), "user {u}");
+        }
+        assert_eq!(batched.lm_tokens(), tokens, "the real probe and rescoring hit the cache");
+    }
+
+    #[test]
     fn tuned_variant_fits_lora_on_train_sequences_and_scores() {
         let e = find_entry(crate::GENERATION_TABLE, "bigrec").unwrap();
         let m = fit(e, serde_json::json!({ "grounding": "dl", "threshold": 0.9 }), 2);

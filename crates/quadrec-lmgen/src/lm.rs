@@ -480,8 +480,8 @@ impl Default for SftParams {
 pub type Example = (Vec<u32>, Vec<u32>);
 
 /// LoRA fine-tuning of a fresh copy of SmolLM2 (loaded on the autodiff device). `examples` are drawn with replacement from the seed
-/// tree each step. After each step whose 1-based number is a multiple of `probe_every` (and
-/// after the last step), `on_probe(step, inference copy)` is called; it returns the validation
+/// tree each step. With `probe_every > 0`, after each step whose 1-based number is a multiple
+/// of `probe_every` and after the last step, `on_probe(step, inference copy)` is called; it returns the validation
 /// value (`None` = not probed) and the state with the best value is returned (the last state
 /// when nothing was probed). Returns (model, per-step losses, best step, best value).
 pub fn sft(
@@ -543,7 +543,9 @@ pub fn sft(
         losses.push(lv);
         let grads = GradientsParams::from_grads(loss.backward(), &m);
         m = optim.step(p.learning_rate, m, grads);
-        if (p.probe_every > 0 && step % p.probe_every == 0) || step == p.steps {
+        // probe_every = 0: never probed, the last state is kept (one probe of the only state
+        // would select nothing and cost a validation pass).
+        if p.probe_every > 0 && (step % p.probe_every == 0 || step == p.steps) {
             let inf = m.valid();
             if let Some(v) = on_probe(step, &inf)
                 && best.as_ref().is_none_or(|(_, b, _)| v > *b)
