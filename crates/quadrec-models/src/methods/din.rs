@@ -103,8 +103,14 @@ impl CtrNet for DinNet {
         distinct.sort_unstable();
         distinct.dedup();
         let slots: usize = queries.iter().map(|(_, h)| h.len()).sum();
+        // The table is `[2048 targets, distinct]` f32 per target chunk: at most 128 MiB.
+        const MAX_TABLE_COLUMNS: usize = 16_384;
         match DinInfer::new(self, device) {
-            Some(inf) if !distinct.is_empty() && distinct.len() < slots => {
+            Some(inf)
+                if !distinct.is_empty()
+                    && distinct.len() < slots
+                    && distinct.len() <= MAX_TABLE_COLUMNS =>
+            {
                 inf.logits(queries, items, pad, &distinct)
             }
             _ => queries
