@@ -31,8 +31,11 @@ PAIRS = [
     ("sasrec-text:ids", "sasrec"),
     ("sasrec-text:text-only", "sasrec"),
     ("deepfm-text", "deepfm"),
+    ("din-text", "din"),
     ("kar", "deepfm"),
     ("kar", "deepfm-text"),
+    ("kar:b700", "deepfm"),
+    ("kar:b700", "kar"),
     ("distill", "bpr"),
     ("distill", "text-profile"),
 ]
