@@ -306,6 +306,11 @@ impl Method for BigRec {
         provenance(&[&TEMPLATE], self.p.grounding == Grounding::Embedding)
     }
 
+    fn prepare(&self, queries: &[UserQuery], _items: &[&[u32]]) -> Result<(), MethodError> {
+        // One batched generation for the whole pass (see `prefetch`).
+        self.prefetch(queries)
+    }
+
     fn generated(&self, user: u32) -> Option<Vec<Option<u32>>> {
         self.caches.last(user)
     }

@@ -18,6 +18,12 @@
 //! `generated(user)` (`None` = a segment that named no candidate), so the runner's
 //! hallucination and duplicate rates measure the output quality. There is no full-catalogue
 //! ranking (20 titles per prompt is the method): `score_full` is an error, run it on list views.
+//!
+//! Batching: when the runner announces a pass ([`Method::prepare`]), every (user, shuffle)
+//! prompt of the pass is decoded greedily 16 at a time ([`Decoder::greedy_batch`]: one forward
+//! per step for the batch, each row equal to decoding it alone); `score_items` then parses the
+//! stored outputs. Without the announcement it decodes one user at a time after that user's
+//! cached prompt part. Both give the same rankings (tested).
 
 use crate::common::{Caches, Catalogue, data_err, decoder, provenance};
 use crate::lm::{Decoder, common_prefix_len};
@@ -31,6 +37,7 @@ use quadrec_method::{
 use quadrec_models::common::{check_items, check_out, check_queries};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -108,12 +115,54 @@ pub struct LlmRank {
     /// KV cache of each user's prompt part before the candidates (shared by the views).
     prefixes: Caches<quadrec_lm::KvCache>,
     stats: Mutex<ParseStats>,
+    /// Outputs decoded by [`Method::prepare`]: (user, history, candidate list) -> per shuffle
+    /// (generated tokens, finished).
+    pregen: Mutex<BTreeMap<PassKey, Vec<Output>>>,
 }
+
+/// A user's scoring call: (user, input history, candidate list).
+type PassKey = (u32, Vec<u32>, Vec<u32>);
+
+/// One ranking's generated tokens and whether it ended before the token cap.
+type Output = (Vec<u32>, bool);
+
+/// Per shuffle: the shown order (candidate slots) and the prompt's token ids.
+type Prompts = (Vec<Vec<usize>>, Vec<Vec<u32>>, String);
+
+/// Users decoded together by [`Method::prepare`].
+const BATCH: usize = 16;
 
 impl LlmRank {
     /// Parser totals so far (the runner does not record these yet; see the crate README).
     pub fn parse_stats(&self) -> ParseStats {
         *self.stats.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The prompts of one scoring call, one per shuffle, and the shuffled orders they show.
+    fn prompts(
+        &self,
+        cat: &Catalogue,
+        dec: &Decoder,
+        q: &UserQuery,
+        items: &[u32],
+    ) -> Result<Prompts, MethodError> {
+        let n = items.len();
+        let history = cat.history(q.history, self.p.history_items);
+        let k = self.p.shuffles.max(1);
+        let orders: Vec<Vec<usize>> = (0..k).map(|s| self.order(q.user, s, n)).collect();
+        let mut prompts = Vec::with_capacity(k);
+        for o in &orders {
+            let cands: Vec<String> = o
+                .iter()
+                .enumerate()
+                .map(|(pos, &c)| format!("[{}] {}", pos + 1, cat.lines[items[c] as usize]))
+                .collect();
+            let text = TEMPLATE
+                .render(&[("history", &history), ("candidates", &cands.join("\n"))])
+                .map_err(|e| data_err(ID, e))?;
+            prompts.push(dec.encode(&text).map_err(|e| data_err(ID, e))?);
+        }
+        Ok((orders, prompts, history))
     }
 
     /// The seeded order of shuffle `s` for `user` over `n` candidates (a permutation of `0..n`).
@@ -136,6 +185,7 @@ impl Method for LlmRank {
         self.cat = Some(Catalogue::new(train));
         self.caches.clear();
         self.prefixes.clear();
+        self.pregen.lock().unwrap_or_else(|p| p.into_inner()).clear();
         Ok(FitReport {
             fit_seconds: t0.elapsed().as_secs_f64(),
             device: "flex".into(),
@@ -167,51 +217,14 @@ impl Method for LlmRank {
         if n == 0 {
             return Ok(());
         }
-        let history = cat.history(q.history, self.p.history_items);
         let k = self.p.shuffles.max(1);
-        let orders: Vec<Vec<usize>> = (0..k).map(|s| self.order(q.user, s, n)).collect();
-        let mut prompts = Vec::with_capacity(k);
-        for o in &orders {
-            let cands: Vec<String> = o
-                .iter()
-                .enumerate()
-                .map(|(pos, &c)| format!("[{}] {}", pos + 1, cat.lines[items[c] as usize]))
-                .collect();
-            let text = TEMPLATE
-                .render(&[("history", &history), ("candidates", &cands.join("\n"))])
-                .map_err(|e| data_err(ID, e))?;
-            prompts.push(dec.encode(&text).map_err(|e| data_err(ID, e))?);
-        }
-        // The user part of the prompt (system + history, up to the candidate list) is the
-        // same in every view of this user: it is run once and its KV cache kept, keyed by its
-        // token ids (the prompt rendered without candidates, cut where the real prompts part).
-        let min_len = prompts.iter().map(Vec::len).min().unwrap_or(0);
-        let lcp = common_prefix_len(&prompts).min(min_len.saturating_sub(1));
-        let bare = TEMPLATE
-            .render(&[("history", &history), ("candidates", "")])
-            .map_err(|e| data_err(ID, e))?;
-        let bare = dec.encode(&bare).map_err(|e| data_err(ID, e))?;
-        let user_len = lcp.min(bare.iter().zip(&prompts[0]).take_while(|(a, b)| a == b).count());
-        let user_part = &prompts[0][..user_len];
-        let key = UserQuery { user: q.user, history: user_part };
-        let mut base = match self.prefixes.get(&key) {
-            Some(c) => (*c).clone(),
-            None => {
-                let mut c = dec.model.new_cache();
-                if user_len > 0 {
-                    let _ = dec.feed(user_part, &mut c);
-                }
-                if self.prefixes.len() >= crate::constrained::PREFIX_CACHE {
-                    self.prefixes.clear();
-                }
-                self.prefixes.insert(&key, c.clone());
-                c
-            }
+        let (orders, prompts, history) = self.prompts(cat, dec, q, items)?;
+        let key: PassKey = (q.user, q.history.to_vec(), items.to_vec());
+        let pre = self.pregen.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+        let outputs = match pre {
+            Some(o) => o,
+            None => self.decode_one(dec, q, &prompts, &history)?,
         };
-        // Then the part all shuffles share (usually the first tokens of the list), once.
-        if lcp > user_len {
-            let _ = dec.feed(&prompts[0][user_len..lcp], &mut base);
-        }
         let by_pop = {
             let mut v: Vec<usize> = (0..n).collect();
             v.sort_by(|&a, &b| {
@@ -224,14 +237,9 @@ impl Method for LlmRank {
         let mut score = vec![0f64; n];
         let mut generated = Vec::new();
         let mut st = ParseStats::default();
-        for (o, ids) in orders.iter().zip(&prompts) {
-            let mut cache = base.clone();
-            let lp = dec.feed(&ids[lcp..], &mut cache);
-            let hyps = dec.beam_search_from(cache, lp, 1, self.p.max_new_tokens, &[], None, false);
-            let (text, finished) = match hyps.first() {
-                Some(h) => (dec.decode(&h.tokens).map_err(|e| data_err(ID, e))?, h.finished),
-                None => (String::new(), true),
-            };
+        for (o, (tokens, finished)) in orders.iter().zip(&outputs) {
+            let text = dec.decode(tokens).map_err(|e| data_err(ID, e))?;
+            let finished = *finished;
             // Cut by max_new_tokens: the last segment may be a split number.
             let text =
                 if finished { text } else { crate::parse::drop_truncated_tail(&text).to_string() };
@@ -277,6 +285,35 @@ impl Method for LlmRank {
         Ok(())
     }
 
+    fn prepare(&self, queries: &[UserQuery], items: &[&[u32]]) -> Result<(), MethodError> {
+        let (cat, dec) = match (&self.cat, &self.dec) {
+            (Some(c), Some(d)) => (c, d),
+            _ => return Err(MethodError::NotFitted { method: ID.into() }),
+        };
+        check_queries(ID, queries, cat.n_users, cat.n_items())?;
+        let k = self.p.shuffles.max(1);
+        let mut keys = Vec::new();
+        let mut all = Vec::new();
+        for (q, its) in queries.iter().zip(items) {
+            if its.is_empty() {
+                continue;
+            }
+            check_items(ID, its, cat.n_items())?;
+            let (_, prompts, _) = self.prompts(cat, dec, q, its)?;
+            keys.push((q.user, q.history.to_vec(), its.to_vec()));
+            all.extend(prompts);
+        }
+        let outs = dec
+            .greedy_batch(&all, self.p.max_new_tokens, &[], BATCH)
+            .map_err(|e| data_err(ID, e))?;
+        let mut g = self.pregen.lock().unwrap_or_else(|p| p.into_inner());
+        g.clear();
+        for (key, chunk) in keys.into_iter().zip(outs.chunks(k)) {
+            g.insert(key, chunk.to_vec());
+        }
+        Ok(())
+    }
+
     fn n_parameters(&self) -> u64 {
         0
     }
@@ -294,6 +331,61 @@ impl Method for LlmRank {
     }
 }
 
+impl LlmRank {
+    /// One user's rankings decoded without a batch: the user part of the prompt (system +
+    /// history) is run once per user and its KV cache kept across views, then each shuffle's
+    /// candidate list is fed after it and decoded greedily.
+    fn decode_one(
+        &self,
+        dec: &Decoder,
+        q: &UserQuery,
+        prompts: &[Vec<u32>],
+        history: &str,
+    ) -> Result<Vec<Output>, MethodError> {
+        // The user part of the prompt (system + history, up to the candidate list) is the
+        // same in every view of this user: it is run once and its KV cache kept, keyed by its
+        // token ids (the prompt rendered without candidates, cut where the real prompts part).
+        let min_len = prompts.iter().map(Vec::len).min().unwrap_or(0);
+        let lcp = common_prefix_len(prompts).min(min_len.saturating_sub(1));
+        let bare = TEMPLATE
+            .render(&[("history", history), ("candidates", "")])
+            .map_err(|e| data_err(ID, e))?;
+        let bare = dec.encode(&bare).map_err(|e| data_err(ID, e))?;
+        let user_len = lcp.min(bare.iter().zip(&prompts[0]).take_while(|(a, b)| a == b).count());
+        let user_part = &prompts[0][..user_len];
+        let key = UserQuery { user: q.user, history: user_part };
+        let mut base = match self.prefixes.get(&key) {
+            Some(c) => (*c).clone(),
+            None => {
+                let mut c = dec.model.new_cache();
+                if user_len > 0 {
+                    let _ = dec.feed(user_part, &mut c);
+                }
+                if self.prefixes.len() >= crate::constrained::PREFIX_CACHE {
+                    self.prefixes.clear();
+                }
+                self.prefixes.insert(&key, c.clone());
+                c
+            }
+        };
+        // Then the part all shuffles share (usually the first tokens of the list), once.
+        if lcp > user_len {
+            let _ = dec.feed(&prompts[0][user_len..lcp], &mut base);
+        }
+        let mut outputs = Vec::with_capacity(prompts.len());
+        for ids in prompts {
+            let mut cache = base.clone();
+            let lp = dec.feed(&ids[lcp..], &mut cache);
+            let hyps = dec.beam_search_from(cache, lp, 1, self.p.max_new_tokens, &[], None, false);
+            outputs.push(match hyps.into_iter().next() {
+                Some(h) => (h.tokens, h.finished),
+                None => (Vec::new(), true),
+            });
+        }
+        Ok(outputs)
+    }
+}
+
 /// Registry constructor.
 pub fn build(v: &serde_json::Value) -> Result<Box<dyn Method>, ParamsError> {
     let p: LlmRankParams = parse_params(ID, v)?;
@@ -305,6 +397,7 @@ pub fn build(v: &serde_json::Value) -> Result<Box<dyn Method>, ParamsError> {
         meter: Arc::default(),
         caches: Caches::default(),
         prefixes: Caches::default(),
+        pregen: Mutex::default(),
         stats: Mutex::default(),
     }))
 }
@@ -360,6 +453,7 @@ mod tests {
             meter: Arc::default(),
             caches: Caches::default(),
             prefixes: Caches::default(),
+            pregen: Mutex::default(),
             stats: Mutex::default(),
         };
         let mut o = r.order(1, 0, 20);
@@ -367,5 +461,41 @@ mod tests {
         assert_ne!(o, r.order(2, 0, 20));
         o.sort();
         assert_eq!(o, (0..20).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn batched_pass_gives_the_one_user_rankings() {
+        let train = train();
+        let p = LlmRankParams {
+            shuffles: 2,
+            max_new_tokens: 10,
+            history_items: 3,
+            ..Default::default()
+        };
+        let mut m = build(&serde_json::to_value(&p).unwrap()).unwrap();
+        m.fit(&train, &mut FitContext::new(Seed(5))).unwrap();
+        let users = [1u32, 2, 3];
+        let lists: Vec<Vec<u32>> = vec![vec![2, 8, 5, 11], vec![0, 4, 9], vec![7, 3, 10, 6, 1]];
+        let qs: Vec<UserQuery> = users.iter().map(|&u| query(&train, u)).collect();
+        // One user at a time (no announcement).
+        let mut one = Vec::new();
+        for (q, l) in qs.iter().zip(&lists) {
+            let mut s = vec![0f32; l.len()];
+            m.score_items(q, l, &mut s).unwrap();
+            one.push((s, m.generated(q.user)));
+        }
+        let before = m.lm_tokens();
+        // The same calls announced as one pass: decoded in a batch, then parsed.
+        let refs: Vec<&[u32]> = lists.iter().map(Vec::as_slice).collect();
+        m.prepare(&qs, &refs).unwrap();
+        let batched_tokens = m.lm_tokens() - before;
+        assert!(batched_tokens > 0, "the batch is metered");
+        for ((q, l), (s1, g1)) in qs.iter().zip(&lists).zip(&one) {
+            let mut s = vec![0f32; l.len()];
+            m.score_items(q, l, &mut s).unwrap();
+            assert_eq!(&s, s1, "user {}", q.user);
+            assert_eq!(&m.generated(q.user), g1, "user {}", q.user);
+        }
+        assert_eq!(m.lm_tokens() - before, batched_tokens, "scoring after prepare decodes nothing");
     }
 }

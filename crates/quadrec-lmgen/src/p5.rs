@@ -357,6 +357,11 @@ impl Method for P5 {
         )
     }
 
+    fn prepare(&self, queries: &[UserQuery], _items: &[&[u32]]) -> Result<(), MethodError> {
+        // One batched generation for the whole pass (see `prefetch`).
+        self.prefetch(queries)
+    }
+
     fn generated(&self, user: u32) -> Option<Vec<Option<u32>>> {
         match self.p.task {
             P5Task::Scoring => None,

@@ -117,6 +117,15 @@ pub trait Method: Send {
         let _ = user;
         None
     }
+    /// The queries a candidate or pointwise pass (test view or validation probe) is about to
+    /// score with [`Method::score_items`], with their item lists, in call order, announced
+    /// once before the pass's first call. Generators batch their language-model work across
+    /// users here (greedy decoding of 16 users per forward pass); scores must not depend on
+    /// whether it was called. Default: nothing.
+    fn prepare(&self, queries: &[UserQuery], items: &[&[u32]]) -> Result<(), MethodError> {
+        let _ = (queries, items);
+        Ok(())
+    }
     /// Whether the method reads natural-language requests ([`Method::score_request`]; the
     /// user-interaction stage). Known before `fit`. The runner evaluates only such methods on
     /// conversational views (`conv`), so a leaderboard never compares a method that read the

@@ -92,7 +92,7 @@ mod tests {
     #[test]
     fn civil_dates() {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(19_000), (2022, 1, 08));
+        assert_eq!(civil_from_days(19_000), (2022, 1, 8));
         assert_eq!(civil_from_days(-1), (1969, 12, 31));
     }
 
