@@ -22,6 +22,8 @@ pub enum ViewKind {
     Pointwise,
     /// Grounded generated lists.
     Generation,
+    /// Natural-language requests over the catalogue (the user-interaction stage's `conv` view).
+    Conversational,
     /// Any other label (treated like a ranking view).
     Other,
 }
@@ -37,6 +39,7 @@ impl ViewKind {
             "closed" => ViewKind::Closed,
             "pointwise" => ViewKind::Pointwise,
             "generation" => ViewKind::Generation,
+            "conv" => ViewKind::Conversational,
             _ => ViewKind::Other,
         }
     }
@@ -48,12 +51,13 @@ impl ViewKind {
     }
 
     /// All kinds, in order.
-    pub const ALL: [ViewKind; 6] = [
+    pub const ALL: [ViewKind; 7] = [
         ViewKind::Full,
         ViewKind::Sampled,
         ViewKind::Closed,
         ViewKind::Pointwise,
         ViewKind::Generation,
+        ViewKind::Conversational,
         ViewKind::Other,
     ];
 }
@@ -98,6 +102,12 @@ impl Default for ReportOptions {
             if k == ViewKind::Pointwise {
                 metrics.insert(k, pointwise.clone());
                 main_metric.insert(k, "auc".to_string());
+            } else if k == ViewKind::Conversational {
+                // The request benchmark's metrics: hit of the held-out item and the share of
+                // the top 10 that meets every hard condition of the request.
+                let conv = ["hr@10", "ndcg@10", "hard_rate@10"].map(String::from).to_vec();
+                metrics.insert(k, conv);
+                main_metric.insert(k, "hr@10".to_string());
             } else {
                 metrics.insert(k, ranking.clone());
                 main_metric.insert(k, "ndcg@10".to_string());
@@ -130,6 +140,9 @@ impl ReportOptions {
     /// `ndcg@10`); check the test settings.
     pub fn validated(&self) -> Result<ReportOptions> {
         let canon = |option: String, name: &str| -> Result<String> {
+            if RUNNER_METRICS.contains(&name) {
+                return Ok(name.to_string());
+            }
             quadrec_eval::parse_metric(name)
                 .map(|m| m.name())
                 .map_err(|e| ReportError::BadOption { option, reason: e.to_string() })
@@ -159,6 +172,10 @@ impl ReportOptions {
     }
 }
 
+/// Per-user metrics that the runner computes outside the evaluation kernel's metric table
+/// (`hard_rate@10` of the conversational view); accepted by name as they are.
+pub const RUNNER_METRICS: &[&str] = &["hard_rate@10"];
+
 /// Lower-case name of a kind (as in the serialised options).
 pub fn kind_name(k: ViewKind) -> &'static str {
     match k {
@@ -167,6 +184,7 @@ pub fn kind_name(k: ViewKind) -> &'static str {
         ViewKind::Closed => "closed",
         ViewKind::Pointwise => "pointwise",
         ViewKind::Generation => "generation",
+        ViewKind::Conversational => "conv",
         ViewKind::Other => "other",
     }
 }
@@ -187,7 +205,10 @@ mod tests {
         assert_eq!(ViewKind::of("sampled-100"), ViewKind::Sampled);
         assert_eq!(ViewKind::of("closed-20"), ViewKind::Closed);
         assert_eq!(ViewKind::of("pointwise"), ViewKind::Pointwise);
+        assert_eq!(ViewKind::of("conv@u100"), ViewKind::Conversational);
         assert_eq!(ViewKind::of("weird"), ViewKind::Other);
+        let o = ReportOptions::default().validated().unwrap();
+        assert_eq!(o.metrics_for(ViewKind::Conversational)[2], "hard_rate@10");
     }
 
     #[test]
