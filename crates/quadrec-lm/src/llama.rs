@@ -259,7 +259,9 @@ pub fn unpermute_rows(w: &[f32], n_head: usize, hd: usize, inp: usize) -> Vec<f3
 }
 
 fn rms_norm<const D: usize>(x: Tensor<D>, w: &Param<Tensor<1>>, eps: f64) -> Tensor<D> {
-    // x / sqrt(mean(x^2) + eps) * w, in f32 like transformers' LlamaRMSNorm.
+    // x / sqrt(mean(x^2) + eps) * w, in the device's float dtype: f32 on the CPU (as
+    // transformers' LlamaRMSNorm upcasts); on an f16 wgpu device mean(x^2) is f16 and overflows
+    // once |x| exceeds ~250 (the f16 wgpu check runs the tiny config only).
     let ms = x.clone().powi_scalar(2).mean_dim(D - 1);
     x.mul(ms.add_scalar(eps).sqrt().recip()).mul(w.val().unsqueeze())
 }
