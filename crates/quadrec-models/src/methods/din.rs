@@ -358,7 +358,7 @@ mod tests {
     /// shapes: 1682 items, history 20), same process, side by side. Run:
     /// `cargo test --release -p quadrec-models --lib din_scoring_speed -- --ignored --nocapture`.
     #[test]
-    #[ignore]
+    #[ignore = "timing benchmark (prints ms/user of both paths); their equality is asserted by batch_logits_equal_the_pair_forward, which CI runs"]
     fn din_scoring_speed() {
         let dev = device(BackendKind::Flex);
         let mut rng = ChaCha8Rng::seed_from_u64(3);
