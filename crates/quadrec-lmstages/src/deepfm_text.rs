@@ -11,8 +11,7 @@
 use crate::dense_deepfm::{DenseDeepFmNet, DenseDeepFmParams, DenseTables, fit_dense};
 use crate::textfeat::{catalogue_text, minilm_weights, padded_rows};
 use quadrec_method::{
-    FitContext, FitReport, Method, MethodError, ParamsError, Provenance, TrainView, UserQuery,
-    parse_params,
+    FitContext, FitReport, Method, MethodError, ParamsError, Provenance, TrainView, parse_params,
 };
 use quadrec_models::methods::ctr::CtrMethod;
 
@@ -33,26 +32,7 @@ impl Method for DeepFmText {
         self.fitted = Some(m);
         Ok(report)
     }
-    fn score_full(&self, queries: &[UserQuery], out: &mut [f32]) -> Result<(), MethodError> {
-        self.fitted
-            .as_ref()
-            .ok_or(MethodError::NotFitted { method: ID.into() })?
-            .score_full(queries, out)
-    }
-    fn score_items(
-        &self,
-        q: &UserQuery,
-        items: &[u32],
-        out: &mut [f32],
-    ) -> Result<(), MethodError> {
-        self.fitted
-            .as_ref()
-            .ok_or(MethodError::NotFitted { method: ID.into() })?
-            .score_items(q, items, out)
-    }
-    fn n_parameters(&self) -> u64 {
-        self.fitted.as_ref().map_or(0, |f| f.n_parameters())
-    }
+    quadrec_models::delegate_scoring!(ID, |f| f.n_parameters());
     fn provenance(&self) -> Provenance {
         let mut p = Provenance::default();
         let (k, v) = minilm_weights();

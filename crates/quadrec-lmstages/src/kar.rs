@@ -246,26 +246,7 @@ impl Method for Kar {
         self.fitted = Some(m);
         Ok(report)
     }
-    fn score_full(&self, queries: &[UserQuery], out: &mut [f32]) -> Result<(), MethodError> {
-        self.fitted
-            .as_ref()
-            .ok_or(MethodError::NotFitted { method: ID.into() })?
-            .score_full(queries, out)
-    }
-    fn score_items(
-        &self,
-        q: &UserQuery,
-        items: &[u32],
-        out: &mut [f32],
-    ) -> Result<(), MethodError> {
-        self.fitted
-            .as_ref()
-            .ok_or(MethodError::NotFitted { method: ID.into() })?
-            .score_items(q, items, out)
-    }
-    fn n_parameters(&self) -> u64 {
-        self.fitted.as_ref().map_or(0, |f| f.n_parameters())
-    }
+    quadrec_models::delegate_scoring!(ID, |f| f.n_parameters());
     fn lm_tokens(&self) -> u64 {
         self.tokens
     }

@@ -308,7 +308,13 @@ pub(crate) use frozen_dot_method;
 /// methods keep a frozen scorer use it too (`quadrec_models::delegate_scoring!(ID)`).
 #[macro_export]
 macro_rules! delegate_scoring {
+    // The fitted value keeps its count in an `n_params` field (the crate's own models).
     ($id:expr) => {
+        $crate::delegate_scoring!($id, |f| f.n_params);
+    };
+    // `count` maps the fitted value to its trainable-parameter count (e.g. `|f| f.n_parameters()`
+    // for a wrapped Method).
+    ($id:expr, |$f:ident| $count:expr) => {
         fn score_full(
             &self,
             queries: &[::quadrec_method::UserQuery],
@@ -331,7 +337,7 @@ macro_rules! delegate_scoring {
                 .score_items(q, items, out)
         }
         fn n_parameters(&self) -> u64 {
-            self.fitted.as_ref().map_or(0, |f| f.n_params)
+            self.fitted.as_ref().map_or(0, |$f| $count)
         }
     };
 }
