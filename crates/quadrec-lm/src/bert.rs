@@ -271,7 +271,20 @@ impl Bert {
     }
 
     /// Token states `[B, T, d]` of a right-padded batch; `lens[b]` real tokens in row `b`.
+    /// Differentiable (used for LoRA fine-tuning); see [`Bert::forward_inference`].
     pub fn forward(&self, ids: &[u32], lens: &[usize]) -> Tensor<3> {
+        self.forward_with(ids, lens, false)
+    }
+
+    /// Same states as [`Bert::forward`] up to float rounding, for inference only: the FFN's GELU
+    /// runs on host memory with a vectorisable erf ([`gelu_host_in_place`]) instead of Burn's
+    /// `gelu` (scalar `libm::erff` per element on `flex`, ~30% of MiniLM encoding time in a
+    /// perf profile). No gradient flows through that step, so training must use `forward`.
+    pub fn forward_inference(&self, ids: &[u32], lens: &[usize]) -> Tensor<3> {
+        self.forward_with(ids, lens, true)
+    }
+
+    fn forward_with(&self, ids: &[u32], lens: &[usize], host_gelu: bool) -> Tensor<3> {
         let device = self.device();
         let b = lens.len();
         let t = ids.len() / b;
@@ -309,7 +322,9 @@ impl Bert {
             );
             let a = blk.o.forward(a.swap_dims(1, 2).reshape([b, t, d]));
             x = layer_norm(x + a, blk.ln1.gamma.val(), Some(blk.ln1.beta.val()), eps);
-            let f = blk.down.forward(gelu(blk.up.forward(x.clone())));
+            let u = blk.up.forward(x.clone());
+            let u = if host_gelu { gelu_host(u) } else { gelu(u) };
+            let f = blk.down.forward(u);
             x = layer_norm(x + f, blk.ln2.gamma.val(), Some(blk.ln2.beta.val()), eps);
         }
         x
@@ -522,10 +537,59 @@ impl SentenceEncoder {
             ids.extend_from_slice(r);
             ids.extend(std::iter::repeat_n(0u32, t - r.len()));
         }
-        let states = self.model.forward(&ids, &lens);
+        let states = self.model.forward_inference(&ids, &lens);
         let v = to_vec(&self.model.pool(states, &lens, self.pooling));
         v.chunks(self.model.config.hidden_size).map(|c| c.to_vec()).collect()
     }
+}
+
+/// Exact (erf) GELU of a tensor through host memory: one copy out, one pass, one copy in.
+fn gelu_host<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    let (dims, device) = (x.dims(), x.device());
+    let mut v = x
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("f32 tensor data should convert to Vec<f32>");
+    gelu_host_in_place(&mut v);
+    Tensor::from_data(TensorData::new(v, dims), &device)
+}
+
+/// `gelu(x) = x/2 * (1 + erf(x/sqrt 2))` in place. `erf` is the rational minimax approximation
+/// of Eigen's `generic_fast_erf_float` (also XLA's f32 erf): branch-free (clamp, two
+/// polynomials, one division), so the loop auto-vectorises; its error is at the level of f32
+/// rounding (checked against Burn's libm-based `gelu` in the tests).
+pub fn gelu_host_in_place(v: &mut [f32]) {
+    for x in v.iter_mut() {
+        *x = gelu_f32(*x);
+    }
+}
+
+#[inline(always)]
+fn gelu_f32(x: f32) -> f32 {
+    0.5 * x * (1.0 + erf_f32(x * std::f32::consts::FRAC_1_SQRT_2))
+}
+
+#[inline(always)]
+#[allow(clippy::excessive_precision)]
+fn erf_f32(x: f32) -> f32 {
+    // erf(x) rounds to +-1 in f32 beyond |x| = 4.
+    let x = x.clamp(-4.0, 4.0);
+    let x2 = x * x;
+    // Odd numerator x * P(x^2) and even denominator Q(x^2), Horner form.
+    let mut p = x2 * -2.72614225801306e-10 + 2.77068142495902e-08;
+    p = x2 * p + -2.10102402082508e-06;
+    p = x2 * p + -5.69250639462346e-05;
+    p = x2 * p + -7.34990630326855e-04;
+    p = x2 * p + -2.95459980854025e-03;
+    p = x2 * p + -1.60960333262415e-02;
+    p *= x;
+    let mut q = x2 * -1.45660718464996e-05 + -2.13374055278905e-04;
+    q = x2 * q + -1.68282697438203e-03;
+    q = x2 * q + -7.37332916720468e-03;
+    q = x2 * q + -1.42647390514189e-02;
+    // The approximation overshoots |erf| = 1 by a few ulps near the clamp; keep it a CDF.
+    (p / q).clamp(-1.0, 1.0)
 }
 
 fn model_max(dir: &Path) -> usize {
@@ -565,6 +629,41 @@ mod tests {
         let z = to_vec(&loaded.forward(&ids, &[4]));
         for (a, b) in y.iter().zip(&z) {
             assert!((a - b).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn host_gelu_matches_burn_gelu() {
+        // Dense grid over the range where GELU is not trivially 0 or x, plus the tails.
+        let dev = Device::flex();
+        let xs: Vec<f32> = (-12_000..=12_000).map(|i| i as f32 * 1e-3).collect();
+        let exact = to_vec(&gelu(tensor_from(xs.clone(), [xs.len()], &dev)));
+        let mut fast = xs.clone();
+        gelu_host_in_place(&mut fast);
+        let mut worst = 0f32;
+        for ((x, a), b) in xs.iter().zip(&exact).zip(&fast) {
+            // Relative to max(|gelu|, 1). The rational erf is within 6.5e-8 of erf in exact
+            // arithmetic; evaluated in f32 the worst case is ~1e-6 here (x near -5.6, where
+            // x/2 * (1 + erf) amplifies erf's f32 rounding near -1). PyTorch's vectorised erf
+            // (Abramowitz-Stegun 7.1.26) is itself only accurate to 1.5e-7 in erf.
+            let err = (a - b).abs() / a.abs().max(1.0);
+            assert!(err <= 1.5e-6, "gelu({x}): burn {a} vs host {b}");
+            worst = worst.max(err);
+        }
+        eprintln!("host gelu: max scaled error {worst:e}");
+        let t = tensor_from(xs[..24_000].to_vec(), [3, 8_000], &dev);
+        assert_eq!(to_vec(&gelu_host(t)), fast[..24_000]);
+    }
+
+    #[test]
+    fn inference_forward_matches_forward() {
+        let dev = Device::flex();
+        let m = Bert::random(BertConfig::tiny(), Seed::new(5), &dev);
+        let ids = [1u32, 7, 7, 8, 11, 13, 40, 2, 1, 5, 9, 2, 0, 0, 0, 0];
+        let a = to_vec(&m.forward(&ids, &[8, 4]));
+        let b = to_vec(&m.forward_inference(&ids, &[8, 4]));
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() < 1e-5, "{x} vs {y}");
         }
     }
 
