@@ -59,7 +59,9 @@ pub fn auto_block_users(n_items: u32) -> usize {
 }
 
 /// Evaluate full ranking. `score_block(users, out)` must fill `out` (`[users.len(), n_items]`,
-/// row-major) with scores; higher = better; NaN is an error, -inf ranks last.
+/// row-major) with scores; higher = better; NaN is an error, -inf ranks last. `out` holds
+/// unspecified values on entry (the block buffer is reused across calls, see
+/// [`REUSE_MAX_SCORES`]): the scorer must write every entry.
 pub fn evaluate_full<E>(
     queries: &[FullRankingQuery<'_>],
     n_items: u32,
@@ -81,7 +83,7 @@ where
     let n = n_items as usize;
     let block = if opts.block_users == 0 { auto_block_users(n_items) } else { opts.block_users };
     let block = block.min(queries.len().max(1));
-    let mut buf = vec![0f32; block * n];
+    let mut buf = ScoreBuffer::take(block * n);
     let mut col = Collector::new(metrics);
     let n_cols = col.n_per_user();
     // Strides >= 1 so that every parallel slice has one chunk per task even when there are no
@@ -201,7 +203,10 @@ fn validate(q: &FullRankingQuery<'_>, n_items: u32) -> Result<()> {
     if let Some(t) = q.targets.iter().find(|&&t| t >= n_items) {
         return bad(format!("target item {t} out of range (n_items = {n_items})"));
     }
-    if let Some(s) = q.seen.iter().find(|&&s| s >= n_items) {
+    // Branch-free count first (vectorised; this runs for every seen item of every user), the
+    // offending item is only looked up when there is one.
+    if q.seen.iter().map(|&s| u32::from(s >= n_items)).sum::<u32>() != 0 {
+        let s = q.seen.iter().find(|&&s| s >= n_items).expect("counted above");
         return bad(format!("seen item {s} out of range (n_items = {n_items})"));
     }
     // Duplicates: pairwise for short lists (the usual 1-10 targets, no allocation), sorted copy
@@ -217,6 +222,59 @@ fn validate(q: &FullRankingQuery<'_>, n_items: u32) -> Result<()> {
         return bad(format!("target item {t} listed twice"));
     }
     Ok(())
+}
+
+/// Score buffers of at most this many f32 (32 MiB) are kept by the calling thread between calls
+/// of [`evaluate_full`], so that repeated evaluations (validation every epoch, benchmarks) do not
+/// zero a fresh block buffer each time; larger blocks (big catalogues, where zeroing is a small
+/// share of the ranking work) are freed at the end of the call as before.
+pub const REUSE_MAX_SCORES: usize = 8 << 20;
+
+thread_local! {
+    static SCORE_BUF: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The block buffer, taken from the thread's cache and given back on drop (every return path,
+/// errors included). A scorer that calls [`evaluate_full`] itself gets a fresh buffer.
+struct ScoreBuffer(Vec<f32>);
+
+impl ScoreBuffer {
+    fn take(len: usize) -> Self {
+        let mut v = SCORE_BUF.with(|b| std::mem::take(&mut *b.borrow_mut()));
+        if v.len() < len {
+            v.resize(len, 0.0);
+        }
+        ScoreBuffer(v)
+    }
+}
+
+impl std::ops::Deref for ScoreBuffer {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ScoreBuffer {
+    fn deref_mut(&mut self) -> &mut [f32] {
+        &mut self.0
+    }
+}
+
+impl Drop for ScoreBuffer {
+    fn drop(&mut self) {
+        if self.0.len() <= REUSE_MAX_SCORES {
+            let v = std::mem::take(&mut self.0);
+            // `try_with`: the thread-local may already be gone during thread teardown.
+            let _ = SCORE_BUF.try_with(|b| {
+                if let Ok(mut b) = b.try_borrow_mut()
+                    && b.len() < v.len()
+                {
+                    *b = v;
+                }
+            });
+        }
+    }
 }
 
 /// Mask seen items (not targets); returns (entries masked, seen targets skipped).
@@ -427,6 +485,86 @@ mod tests {
                     assert_eq!(value("gini@20"), crate::metrics::gini_index(&c));
                 }
             }
+        }
+    }
+
+    #[test]
+    fn reused_score_buffer_and_nested_calls_give_identical_reports() {
+        // Leave-one-out queries over 2,000 items (the block-bound top-K path): the report must
+        // not depend on what an earlier call left in this thread's reused block buffer (a call
+        // with other scores and a larger catalogue runs first), nor on a call made from inside a
+        // scorer (which gets its own buffer); top lists equal a full sort of the masked rows.
+        use crate::ranking::tie_key;
+        let (n_users, n_items) = (37u32, 2000u32);
+        let mut state = 5u64;
+        let mut next = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) as u32
+        };
+        let scores: Vec<f32> =
+            (0..n_users * n_items).map(|_| (next() % 500) as f32 * 0.125).collect();
+        let targets: Vec<u32> = (0..n_users).map(|_| next() % n_items).collect();
+        let seen: Vec<Vec<u32>> =
+            (0..n_users).map(|_| (0..next() % 200).map(|_| next() % n_items).collect()).collect();
+        let qs: Vec<FullRankingQuery> = (0..n_users as usize)
+            .map(|u| FullRankingQuery {
+                user: u as u32,
+                targets: std::slice::from_ref(&targets[u]),
+                seen: &seen[u],
+            })
+            .collect();
+        let pop: Vec<u32> = (0..n_items).map(|i| i % 13).collect();
+        let ctx = MetricContext { n_items, item_popularity: Some(&pop), long_tail: None };
+        let m = parse_metrics(&["hr@20", "ndcg@10", "mrr", "map@20", "coverage@20", "gini@10"])
+            .unwrap();
+        let opts = FullRankingOptions { block_users: 10, tie_seed: 2, ..Default::default() };
+        let scorer = |u: &[u32], out: &mut [f32]| -> std::result::Result<(), std::io::Error> {
+            for (r, &u) in out.chunks_mut(n_items as usize).zip(u) {
+                let o = u as usize * n_items as usize;
+                r.copy_from_slice(&scores[o..o + n_items as usize]);
+            }
+            Ok(())
+        };
+        // A first call leaves other values (and masked entries) in a larger buffer.
+        let wide: Vec<FullRankingQuery> =
+            qs.iter().map(|q| FullRankingQuery { targets: &[1], ..*q }).collect();
+        evaluate_full(&wide, 3000, &m, &MetricContext::default(), &opts, |_, out| {
+            out.fill(7.0);
+            Ok::<(), std::io::Error>(())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        let a = evaluate_full(&qs, n_items, &m, &ctx, &opts, scorer).unwrap();
+        let b = evaluate_full(&qs, n_items, &m, &ctx, &opts, scorer).unwrap();
+        let mut nested = None;
+        evaluate_full(&qs[..3], n_items, &m, &ctx, &opts, |u, out| {
+            if nested.is_none() {
+                nested = Some(evaluate_full(&qs, n_items, &m, &ctx, &opts, scorer).unwrap());
+            }
+            scorer(u, out)
+        })
+        .unwrap();
+        assert_eq!(a, b);
+        assert_eq!(Some(&a), nested.as_ref());
+        let top = a.top.as_ref().unwrap();
+        for (u, q) in qs.iter().enumerate() {
+            let mut row = scores[u * n_items as usize..(u + 1) * n_items as usize].to_vec();
+            for &s in q.seen {
+                if s != q.targets[0] {
+                    row[s as usize] = f32::NAN;
+                }
+            }
+            let mut all: Vec<(u32, f32)> = row
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| !x.is_nan())
+                .map(|(i, &x)| (i as u32, x))
+                .collect();
+            all.sort_by(|x, y| {
+                y.1.total_cmp(&x.1)
+                    .then_with(|| tie_key(2, q.user, y.0).cmp(&tie_key(2, q.user, x.0)))
+            });
+            let want: Vec<u32> = all[..20].iter().map(|e| e.0).collect();
+            assert_eq!(top.get(u).1, &want[..], "user {u}");
         }
     }
 

@@ -237,7 +237,6 @@ pub(crate) struct RowInput<'a> {
 
 /// Per-thread buffers of [`rank_row`], reused across rows so that ranking a row allocates only
 /// its results (small catalogues make per-row allocations a visible share of the time).
-#[derive(Default)]
 pub(crate) struct Scratch {
     /// Candidate (score, position) pairs of the threshold-buffer top-K path (deep lists).
     buf: Vec<(f32, u32)>,
@@ -247,8 +246,34 @@ pub(crate) struct Scratch {
     keys: Vec<u64>,
     /// Block maxima keys, then indices of the blocks to revisit.
     blocks: Vec<u32>,
+    /// Positions of the scores at or above the bound in the revisited blocks.
+    hits: Vec<u32>,
+    /// Block maxima keys (score order << 32 | block) of the bound selection.
+    cand: Vec<u64>,
+    /// Bounds of the previous two rows (the selection's guess; -inf before any row).
+    guess: (f32, f32),
+    /// Rows whose bound was selected among the maxima at or above the guess / among all maxima.
+    #[cfg(test)]
+    guess_stats: [usize; 2],
     /// `maxima` already holds this row's block maxima (computed in the fused counting pass).
     maxima_ready: bool,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Scratch {
+            buf: Vec::new(),
+            maxima: Vec::new(),
+            keys: Vec::new(),
+            blocks: Vec::new(),
+            hits: Vec::new(),
+            cand: Vec::new(),
+            guess: (f32::NEG_INFINITY, f32::NEG_INFINITY),
+            maxima_ready: false,
+            #[cfg(test)]
+            guess_stats: [0; 2],
+        }
+    }
 }
 
 impl UserRanking {
@@ -533,7 +558,8 @@ fn top_k_block_bound(
 ) {
     let (k, user, seed, s) = (inp.depth, inp.user, inp.tie_seed, inp.scores);
     let item_at = |p: u32| -> u32 { inp.items.map_or(p, |it| it[p as usize]) };
-    let Scratch { keys, maxima, blocks, maxima_ready, .. } = scratch;
+    let Scratch { keys, maxima, blocks, hits, cand, guess: scratch_guess, maxima_ready, .. } =
+        scratch;
     // Blocks are lane columns of tiles: a tile is `block` consecutive runs of 8 scores, and
     // block (tile, lane) holds the scores at tile + 8 r + lane, r < block. So all 8 maxima of a
     // tile come from element-wise maxima of its runs (vectorised, no horizontal reduction); the
@@ -556,26 +582,54 @@ fn top_k_block_bound(
             maxima.push(rest.iter().fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m }));
         }
     }
-    // K-th largest block maximum (selection on u32 keys): a lower bound of the K-th best score.
-    blocks.clear();
-    blocks.extend(maxima.iter().map(|&m| desc_key(m)));
-    blocks.select_nth_unstable(k - 1);
-    let bound = from_desc_key(blocks[k - 1]);
-    // Blocks that may hold a score >= bound, compacted branch-free (`blocks` is reused).
-    let mut nb = 0usize;
-    for (b, &m) in maxima.iter().enumerate() {
-        blocks[nb] = b as u32;
-        nb += usize::from(m >= bound);
+    // K-th largest block maximum: a lower bound of the K-th best score. Selection on u64 keys
+    // (score order << 32 | block), among the maxima at or above a guess when at least K of them
+    // are: every maximum below the guess ranks strictly below every maximum at or above it, so
+    // the K-th largest is the same as over all maxima, from a shorter selection. The guess is the
+    // lower of the previous two rows' bounds (rows of one scorer have similar score
+    // distributions); when fewer than K maxima reach it, all maxima are selected from. Only the
+    // cost depends on the guess, never the bound (tested).
+    let guess = scratch_guess.0.min(scratch_guess.1);
+    if cand.len() < maxima.len() {
+        cand.resize(maxima.len(), 0);
     }
-    // Branch-free collection inside those blocks: every entry is written at `len`, which only
-    // advances on a hit (NaN = masked fails `>=`). `keys` holds >= n entries (sized once per
-    // thread). A key sorts ascending in `total_cmp`-descending score order, then by position.
-    if keys.len() < s.len() {
-        keys.resize(s.len(), 0);
+    let cb: &mut [u64] = cand.as_mut_slice();
+    let mut nc = 0usize;
+    for (b, &m) in maxima.iter().enumerate() {
+        cb[nc] = (u64::from(desc_key(m)) << 32) | b as u64;
+        nc += usize::from(m >= guess);
+    }
+    let guess_missed = nc < k;
+    if nc < k {
+        for (b, &m) in maxima.iter().enumerate() {
+            cb[b] = (u64::from(desc_key(m)) << 32) | b as u64;
+        }
+        nc = maxima.len();
+    }
+    let cb = &mut cb[..nc];
+    cb.select_nth_unstable(k - 1);
+    let bound = from_desc_key((cb[k - 1] >> 32) as u32);
+    *scratch_guess = (scratch_guess.1, bound);
+    // Blocks that may hold a score >= bound (all among the candidates: bound >= guess), compacted
+    // branch-free.
+    blocks.clear();
+    blocks.resize(nc, 0);
+    let mut nb = 0usize;
+    for &c in cb.iter() {
+        let b = c as u32;
+        blocks[nb] = b;
+        nb += usize::from(maxima[b as usize] >= bound);
+    }
+    // Branch-free collection inside those blocks: every position is written at `len`, which
+    // only advances on a hit (NaN = masked fails `>=`); sort keys are built for the hits only
+    // (about K + a few of the ~K * block scores visited). `hits` holds >= n entries (sized once
+    // per thread).
+    if hits.len() < s.len() {
+        hits.resize(s.len(), 0);
     }
     // A local slice keeps the buffer's pointer and length in registers (through `&mut Vec` the
     // compiler reloads them after every store).
-    let kb: &mut [u64] = keys.as_mut_slice();
+    let hb: &mut [u32] = hits.as_mut_slice();
     let mut len = 0usize;
     for &b in &blocks[..nb] {
         let b = b as usize;
@@ -583,18 +637,23 @@ fn top_k_block_bound(
             let start = (b / 8) * tile + b % 8;
             // The lane column: `block` scores at start + 8 r (slice ends inside its tile).
             for (r, &x) in s[start..start + tile - 7].iter().step_by(8).enumerate() {
-                kb[len] = (u64::from(desc_key(x)) << 32) | (start + 8 * r) as u64;
+                hb[len] = (start + 8 * r) as u32;
                 len += usize::from(x >= bound);
             }
         } else {
             let off = n_tiles * tile;
             for (p, &x) in rest.iter().enumerate() {
-                kb[len] = (u64::from(desc_key(x)) << 32) | (off + p) as u64;
+                hb[len] = (off + p) as u32;
                 len += usize::from(x >= bound);
             }
         }
     }
-    let mut sel: &mut [u64] = &mut kb[..len];
+    // A key sorts ascending in `total_cmp`-descending score order, then by position.
+    keys.clear();
+    keys.extend(
+        hb[..len].iter().map(|&p| (u64::from(desc_key(s[p as usize])) << 32) | u64::from(p)),
+    );
+    let mut sel: &mut [u64] = &mut keys[..];
     // Long buffers (heavy ties at the bound): select the K-th first, keeping every entry tied
     // with it (the tie-break below may move any of them into the list).
     if sel.len() > 4 * k {
@@ -623,6 +682,12 @@ fn top_k_block_bound(
         i = j;
     }
     out.extend(sel.iter().take(k).map(|&x| (item_at(x as u32), s[(x as u32) as usize])));
+    #[cfg(test)]
+    {
+        scratch.guess_stats[usize::from(guess_missed)] += 1;
+    }
+    #[cfg(not(test))]
+    let _ = guess_missed;
 }
 
 /// Sort key of a non-NaN score: ascending keys = descending scores in `f32::total_cmp` order.
@@ -977,6 +1042,73 @@ mod tests {
             }
         }
         assert!(checked_fused >= 30, "{checked_fused}"); // the fused path was exercised
+    }
+
+    #[test]
+    fn bound_guess_never_changes_the_ranking() {
+        // Leave-one-out rows (count, then mask) through the block-bound top-K with ONE scratch:
+        // consecutive rows alternate between score ranges (the previous rows' bound is then far
+        // too high or far too low as a guess), with ties, +0.0 / -0.0, -inf and masked entries.
+        // Tie groups = direct counts, top list = full sort, and both selection paths are taken.
+        let mut state = 0x00C0_FFEE_u64;
+        let mut next = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) as u32
+        };
+        let (mut scratch, mut out) = (Scratch::default(), UserRanking::empty());
+        for row_i in 0..120u32 {
+            let n = [1682usize, 2049, 4000][row_i as usize % 3];
+            let distinct = [5u32, 200, 1_000_000][(row_i / 3) as usize % 3];
+            let shift = if row_i % 2 == 0 { 1000.0 } else { -1000.0 };
+            let mut row: Vec<f32> = (0..n)
+                .map(|_| match next() % 50 {
+                    0 => 0.0,
+                    1 => -0.0,
+                    2 => f32::NEG_INFINITY,
+                    _ => (next() % distinct) as f32 * 0.5 + shift,
+                })
+                .collect();
+            let target = next() % n as u32;
+            let mut seen: Vec<u32> = (0..next() % 300).map(|_| next() % n as u32).collect();
+            seen.push(target); // a seen target is never masked
+            let mut want_row = row.clone();
+            for &si in &seen {
+                if si != target {
+                    want_row[si as usize] = masked();
+                }
+            }
+            let depth = [1usize, 20, 50][row_i as usize % 3];
+            let (n_masked, collisions) = rank_row_mask_single(
+                row_i,
+                &mut row,
+                target,
+                &seen,
+                depth,
+                3,
+                &mut scratch,
+                &mut out,
+            )
+            .unwrap();
+            assert_eq!(collisions, seen.iter().filter(|&&s| s == target).count() as u64);
+            assert_eq!(n_masked, want_row.iter().filter(|x| x.is_nan()).count());
+            let t = want_row[target as usize];
+            let above = want_row.iter().filter(|&&x| x > t).count() as u64;
+            let size = want_row.iter().filter(|&&x| x == t).count() as u64;
+            assert_eq!(out.groups, vec![TieGroup { above, size, relevant: 1 }]);
+            let mut all: Vec<(u32, f32)> = want_row
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| !x.is_nan())
+                .map(|(i, &x)| (i as u32, x))
+                .collect();
+            all.sort_by(|a, b| {
+                b.1.total_cmp(&a.1)
+                    .then_with(|| tie_key(3, row_i, b.0).cmp(&tie_key(3, row_i, a.0)))
+            });
+            assert_eq!(out.top, all[..depth].to_vec(), "row {row_i}");
+        }
+        let [used, missed] = scratch.guess_stats;
+        assert!(used >= 20 && missed >= 20, "guess used {used}, missed {missed}");
     }
 
     #[test]
