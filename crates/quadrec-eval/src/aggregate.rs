@@ -4,7 +4,7 @@
 use crate::error::{EvalError, Result};
 use crate::metrics::{Compute, MetricContext, MetricKind, MetricSpec};
 use crate::ranking::UserRanking;
-use crate::results::{EvalFlags, EvalReport, PerUserTable, SummaryValue, TopLists};
+use crate::results::{EvalFlags, EvalReport, PerUserTable, SummaryValue, TopLists, column_means};
 
 /// Check that every metric can be computed by `evaluator` from rankings (plus `extra` kinds).
 pub(crate) fn check_ranking_metrics(
@@ -157,7 +157,6 @@ impl<'a> Collector<'a> {
 
     pub fn finish(self, flags: EvalFlags, ctx: &MetricContext<'_>) -> EvalReport {
         let mut per_user = PerUserTable { users: self.users, columns: Vec::new() };
-        let mut cols = self.columns.into_iter();
         let mut summary = Vec::new();
         // Exposure counts once per cutoff, shared by every exposure metric at that cutoff.
         let ks: std::collections::BTreeSet<usize> = self
@@ -168,12 +167,14 @@ impl<'a> Collector<'a> {
             .collect();
         let ks: Vec<usize> = ks.into_iter().collect();
         let counts = self.top.exposure_counts_multi(&ks, ctx.n_items);
+        let mut means = column_means(&self.columns).into_iter();
+        let mut cols = self.columns.into_iter();
         for m in self.metrics {
             match m.def.compute {
                 Compute::PerUser(_) | Compute::Generation(_) => {
                     let col = cols.next().expect("one column per per-user metric");
                     per_user.columns.push((m.name(), col));
-                    let (mean, n) = per_user.mean(&m.name()).expect("column just added");
+                    let (mean, n) = means.next().expect("one mean per column");
                     summary.push(SummaryValue { metric: m.name(), value: mean, n_users: n });
                 }
                 Compute::Exposure(f) => {

@@ -69,8 +69,15 @@ impl PerUserTable {
     /// Mean and count over defined (non-NaN) values.
     pub fn mean(&self, name: &str) -> Option<(f64, usize)> {
         let v = self.column(name)?;
-        let (s, n) =
-            v.iter().filter(|x| !x.is_nan()).fold((0.0, 0usize), |(s, n), &x| (s + x, n + 1));
+        // A plain loop keeps the running sum in a register (the `filter().fold()` form kept a
+        // tuple on the stack: a store and reload per value); same additions in the same order.
+        let (mut s, mut n) = (0.0f64, 0usize);
+        for &x in v {
+            if !x.is_nan() {
+                s += x;
+                n += 1;
+            }
+        }
         Some((if n == 0 { f64::NAN } else { s / n as f64 }, n))
     }
 
@@ -244,6 +251,37 @@ impl TopLists {
     }
 }
 
+/// [`PerUserTable::mean`] of several columns at once, bit-identical (each column's non-NaN
+/// values are summed in user order, as there): four columns advance together, so four
+/// independent addition chains overlap instead of one chain waiting on each addition's latency.
+pub(crate) fn column_means(cols: &[Vec<f64>]) -> Vec<(f64, usize)> {
+    let mut out = Vec::with_capacity(cols.len());
+    for group in cols.chunks(4) {
+        let (mut s, mut n) = ([0.0f64; 4], [0usize; 4]);
+        let len = group.iter().map(Vec::len).min().unwrap_or(0);
+        for u in 0..len {
+            for (j, c) in group.iter().enumerate() {
+                let x = c[u];
+                if !x.is_nan() {
+                    s[j] += x;
+                    n[j] += 1;
+                }
+            }
+        }
+        // Columns longer than the shortest of their group (not produced by the evaluators).
+        for (j, c) in group.iter().enumerate() {
+            for &x in &c[len..] {
+                if !x.is_nan() {
+                    s[j] += x;
+                    n[j] += 1;
+                }
+            }
+            out.push((if n[j] == 0 { f64::NAN } else { s[j] / n[j] as f64 }, n[j]));
+        }
+    }
+    out
+}
+
 /// The result of one evaluation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EvalReport {
@@ -320,6 +358,34 @@ impl EvalReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn column_means_equal_mean_bitwise() {
+        // Values whose sum depends on the order of additions, NaNs, columns of unequal length
+        // and a column count that is not a multiple of 4.
+        let mut state = 3u64;
+        let mut next = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let cols: Vec<Vec<f64>> = (0..7)
+            .map(|c| {
+                (0..1000 + 3 * c)
+                    .map(|i| if i % 97 == c { f64::NAN } else { next() * 1e-3 + next() * 1e9 })
+                    .collect()
+            })
+            .chain(std::iter::once(vec![f64::NAN; 5]))
+            .collect();
+        let t = PerUserTable {
+            users: vec![],
+            columns: cols.iter().enumerate().map(|(i, c)| (format!("c{i}"), c.clone())).collect(),
+        };
+        let got = column_means(&cols);
+        for (i, &(m, n)) in got.iter().enumerate() {
+            let (wm, wn) = t.mean(&format!("c{i}")).unwrap();
+            assert_eq!((m.to_bits(), n), (wm.to_bits(), wn), "column {i}");
+        }
+    }
 
     #[test]
     fn exposure_counts_multi_equals_one_cutoff_at_a_time() {
