@@ -140,6 +140,19 @@ impl<'a> Collector<'a> {
         self.columns.len()
     }
 
+    /// Room for `users` more users with `top_entries` top-list entries in all (no reallocation
+    /// while pushing).
+    pub fn reserve(&mut self, users: usize, top_entries: usize) {
+        self.users.reserve(users);
+        for c in &mut self.columns {
+            c.reserve(users);
+        }
+        self.top.users.reserve(users);
+        self.top.offsets.reserve(users);
+        self.top.items.reserve(top_entries);
+        self.top.scores.reserve(top_entries);
+    }
+
     /// Add one user: values from [`user_values`] (plus generation values, same order as metrics).
     pub fn push(&mut self, user: u32, values: &[f64], top: &[(u32, f32)]) {
         self.users.push(user);

@@ -85,6 +85,7 @@ where
     let block = block.min(queries.len().max(1));
     let mut buf = ScoreBuffer::take(block * n);
     let mut col = Collector::new(metrics);
+    col.reserve(queries.len(), queries.len().saturating_mul(depth.min(n)));
     let n_cols = col.n_per_user();
     // Strides >= 1 so that every parallel slice has one chunk per task even when there are no
     // per-user columns or no top lists (zipped parallel iterators stop at the shortest).
@@ -109,70 +110,68 @@ where
             .zip(tops[..m * ts].par_chunks_mut(USERS_PER_TASK * ts))
             .zip(out[..m].par_chunks_mut(USERS_PER_TASK))
             .zip(qs.par_chunks(USERS_PER_TASK))
-            .for_each_init(
-                || (Scratch::default(), UserRanking::empty()),
-                |(scratch, r), ((((rows, vals), tops), outs), qs)| {
-                    for (i, (row, q)) in rows.chunks_mut(n).zip(qs).enumerate() {
-                        let o = &mut outs[i];
-                        *o = RowOut::default();
-                        if let (true, &[t]) = (opts.mask_seen, q.targets) {
-                            // Leave-one-out: count first, then mask (see rank_row_mask_single).
-                            match rank_row_mask_single(
-                                q.user,
-                                row,
-                                t,
-                                q.seen,
-                                depth,
-                                opts.tie_seed,
-                                scratch,
-                                r,
-                            ) {
-                                Ok((_, collisions)) => o.collisions = collisions,
-                                Err(e) => {
-                                    o.err = Some(Box::new(e));
-                                    continue;
-                                }
-                            }
-                            user_values_into(r, metrics, &ctx, &mut vals[i * vs..i * vs + n_cols]);
-                            tops[i * ts..i * ts + r.top.len()].copy_from_slice(&r.top);
-                            o.top_len = r.top.len() as u32;
-                            continue;
-                        }
-                        let (n_masked, collisions) =
-                            if opts.mask_seen { mask_row(row, q) } else { (0, 0) };
-                        o.collisions = collisions;
-                        // Target positions = item ids; on the stack for the usual short lists.
-                        let mut small = [0usize; 8];
-                        let long: Vec<usize>;
-                        let pos: &[usize] = if q.targets.len() <= small.len() {
-                            for (p, &t) in small.iter_mut().zip(q.targets) {
-                                *p = t as usize;
-                            }
-                            &small[..q.targets.len()]
-                        } else {
-                            long = q.targets.iter().map(|&t| t as usize).collect();
-                            &long
-                        };
-                        let inp = RowInput {
-                            user: q.user,
-                            scores: row,
-                            items: None,
-                            target_pos: pos,
-                            n_relevant: q.targets.len() as u64,
-                            n_masked,
+            .for_each_init(RankState::take, |state, ((((rows, vals), tops), outs), qs)| {
+                let (scratch, r) = state.parts();
+                for (i, (row, q)) in rows.chunks_mut(n).zip(qs).enumerate() {
+                    let o = &mut outs[i];
+                    *o = RowOut::default();
+                    if let (true, &[t]) = (opts.mask_seen, q.targets) {
+                        // Leave-one-out: count first, then mask (see rank_row_mask_single).
+                        match rank_row_mask_single(
+                            q.user,
+                            row,
+                            t,
+                            q.seen,
                             depth,
-                            tie_seed: opts.tie_seed,
-                        };
-                        if let Err(e) = rank_row_into(&inp, scratch, r) {
-                            o.err = Some(Box::new(e));
-                            continue;
+                            opts.tie_seed,
+                            scratch,
+                            r,
+                        ) {
+                            Ok((_, collisions)) => o.collisions = collisions,
+                            Err(e) => {
+                                o.err = Some(Box::new(e));
+                                continue;
+                            }
                         }
                         user_values_into(r, metrics, &ctx, &mut vals[i * vs..i * vs + n_cols]);
                         tops[i * ts..i * ts + r.top.len()].copy_from_slice(&r.top);
                         o.top_len = r.top.len() as u32;
+                        continue;
                     }
-                },
-            );
+                    let (n_masked, collisions) =
+                        if opts.mask_seen { mask_row(row, q) } else { (0, 0) };
+                    o.collisions = collisions;
+                    // Target positions = item ids; on the stack for the usual short lists.
+                    let mut small = [0usize; 8];
+                    let long: Vec<usize>;
+                    let pos: &[usize] = if q.targets.len() <= small.len() {
+                        for (p, &t) in small.iter_mut().zip(q.targets) {
+                            *p = t as usize;
+                        }
+                        &small[..q.targets.len()]
+                    } else {
+                        long = q.targets.iter().map(|&t| t as usize).collect();
+                        &long
+                    };
+                    let inp = RowInput {
+                        user: q.user,
+                        scores: row,
+                        items: None,
+                        target_pos: pos,
+                        n_relevant: q.targets.len() as u64,
+                        n_masked,
+                        depth,
+                        tie_seed: opts.tie_seed,
+                    };
+                    if let Err(e) = rank_row_into(&inp, scratch, r) {
+                        o.err = Some(Box::new(e));
+                        continue;
+                    }
+                    user_values_into(r, metrics, &ctx, &mut vals[i * vs..i * vs + n_cols]);
+                    tops[i * ts..i * ts + r.top.len()].copy_from_slice(&r.top);
+                    o.top_len = r.top.len() as u32;
+                }
+            });
         // Errors are reported for the first failing user in query order (deterministic).
         for (i, o) in out[..m].iter_mut().enumerate() {
             if let Some(e) = o.err.take() {
@@ -289,6 +288,41 @@ fn mask_row(row: &mut [f32], q: &FullRankingQuery<'_>) -> (usize, u64) {
         }
     }
     (n, c)
+}
+
+thread_local! {
+    static RANK_STATE: std::cell::RefCell<Option<(Scratch, UserRanking)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// A thread's ranking buffers ([`Scratch`], one [`UserRanking`]), kept between rayon jobs and
+/// between calls: `for_each_init` runs its init once per job split, and fresh buffers would be
+/// allocated and sized (row-length vectors) each time. Given back on drop.
+struct RankState(Option<(Scratch, UserRanking)>);
+
+impl RankState {
+    fn take() -> Self {
+        let kept = RANK_STATE.try_with(|c| c.try_borrow_mut().ok().and_then(|mut b| b.take()));
+        RankState(Some(
+            kept.ok().flatten().unwrap_or_else(|| (Scratch::default(), UserRanking::empty())),
+        ))
+    }
+
+    fn parts(&mut self) -> (&mut Scratch, &mut UserRanking) {
+        let (s, r) = self.0.as_mut().expect("present until dropped");
+        (s, r)
+    }
+}
+
+impl Drop for RankState {
+    fn drop(&mut self) {
+        let v = self.0.take();
+        let _ = RANK_STATE.try_with(|c| {
+            if let Ok(mut b) = c.try_borrow_mut() {
+                *b = v;
+            }
+        });
+    }
 }
 
 /// Users ranked by one rayon task (amortises task overhead; small enough to balance threads).
