@@ -82,12 +82,15 @@ fn main() {
         let enc = assets::load_minilm(&device).expect("MiniLM should load");
         let t = titles();
         let refs: Vec<&str> = t.iter().map(|s| s.as_str()).collect();
-        let _ = enc.encode(&refs[..64], 32).unwrap();
+        // Sentences per batch (default 32, as the peer's default `batch_size`).
+        let batch: usize = std::env::var("LM_BENCH_MINILM_BATCH")
+            .map_or(32, |v| v.parse().expect("LM_BENCH_MINILM_BATCH should be an integer"));
+        let _ = enc.encode(&refs[..64], batch).unwrap();
         let s = best_of(5, || {
-            let _ = enc.encode(&refs, 32).unwrap();
+            let _ = enc.encode(&refs, batch).unwrap();
         });
         println!(
-            "{{\"task\":\"minilm_titles\",\"n\":{},\"batch\":32,\"seconds\":{s:.4},\"sentences_per_s\":{:.1},\"threads\":\"{threads}\"}}",
+            "{{\"task\":\"minilm_titles\",\"n\":{},\"batch\":{batch},\"seconds\":{s:.4},\"sentences_per_s\":{:.1},\"threads\":\"{threads}\"}}",
             refs.len(),
             refs.len() as f64 / s
         );
