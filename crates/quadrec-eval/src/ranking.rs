@@ -360,7 +360,9 @@ pub(crate) fn rank_row_mask_single(
 ) -> Result<(usize, u64)> {
     let p = target as usize;
     let t = row[p];
-    let (mut above, mut size, nan) = count_pass(row, t);
+    // Runtime dispatch (`pulp`): the pass is compiled for the best vector ISA of the CPU
+    // (AVX2 on x86-64-v3) besides the SSE2 baseline; integer counts, so identical results.
+    let (mut above, mut size, nan) = pulp::Arch::new().dispatch(|| count_pass(row, t));
     let (mut n_masked, mut collisions, mut nan_seen) = (0usize, 0u64, 0usize);
     for &si in seen {
         if si == target {
@@ -457,8 +459,9 @@ fn rank_groups(inp: &RowInput<'_>, groups: &mut Vec<TieGroup>, n_nan: &mut usize
 }
 
 /// One branch-free pass (LLVM vectorises it): candidates strictly above `t`, equal to `t`, and
-/// NaN (NaN compares false). u32 lane counters keep the SIMD lanes narrow.
-#[inline]
+/// NaN (NaN compares false). u32 lane counters keep the SIMD lanes narrow. Always inlined, so
+/// that it is vectorised for the features of a `pulp` dispatch around its call.
+#[inline(always)]
 fn count_pass(s: &[f32], t: f32) -> (u64, u64, usize) {
     let (mut above, mut eq, mut nan) = (0u64, 0u64, 0usize);
     for c in s.chunks(1 << 20) {
@@ -568,19 +571,9 @@ fn top_k_block_bound(
     let n_tiles = s.len() / tile;
     let rest = &s[n_tiles * tile..];
     if !std::mem::take(maxima_ready) {
-        maxima.clear();
-        for t in s.chunks_exact(tile) {
-            let mut acc = [f32::NEG_INFINITY; 8];
-            for c in t.chunks_exact(8) {
-                for j in 0..8 {
-                    acc[j] = if c[j] > acc[j] { c[j] } else { acc[j] };
-                }
-            }
-            maxima.extend_from_slice(&acc);
-        }
-        if !rest.is_empty() {
-            maxima.push(rest.iter().fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m }));
-        }
+        // Runtime dispatch as for the count pass; every lane sees its scores in the same order
+        // whatever the vector width, so the maxima are identical.
+        pulp::Arch::new().dispatch(|| block_maxima(s, tile, maxima));
     }
     // K-th largest block maximum: a lower bound of the K-th best score. Selection on u64 keys
     // (score order << 32 | block), among the maxima at or above a guess when at least K of them
@@ -688,6 +681,25 @@ fn top_k_block_bound(
     }
     #[cfg(not(test))]
     let _ = guess_missed;
+}
+
+/// Maxima of the lane-column blocks of [`top_k_block_bound`] (NaN never wins).
+#[inline(always)]
+fn block_maxima(s: &[f32], tile: usize, maxima: &mut Vec<f32>) {
+    maxima.clear();
+    for t in s.chunks_exact(tile) {
+        let mut acc = [f32::NEG_INFINITY; 8];
+        for c in t.chunks_exact(8) {
+            for j in 0..8 {
+                acc[j] = if c[j] > acc[j] { c[j] } else { acc[j] };
+            }
+        }
+        maxima.extend_from_slice(&acc);
+    }
+    let rest = &s[s.len() / tile * tile..];
+    if !rest.is_empty() {
+        maxima.push(rest.iter().fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m }));
+    }
 }
 
 /// Sort key of a non-NaN score: ascending keys = descending scores in `f32::total_cmp` order.
