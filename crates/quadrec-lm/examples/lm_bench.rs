@@ -4,7 +4,8 @@
 //! ```text
 //! RAYON_NUM_THREADS=2 cargo run --release -p quadrec-lm --example lm_bench -- all
 //! ```
-//! Tasks: `minilm`, `prefill`, `continuations`, `gemm`, `all`.
+//! Tasks: `minilm`, `prefill`, `continuations`, `gemm`, `all`. `LM_BENCH_MINILM_BATCH` sets the
+//! MiniLM batch size (default 32, the peer's `batch_size`).
 
 use std::time::Instant;
 
