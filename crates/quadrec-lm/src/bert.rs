@@ -90,13 +90,24 @@ pub enum Pooling {
     ClsNorm,
 }
 
+/// Version of the inference kernels behind [`SentenceEncoder::encode`] (host GELU with a rational
+/// erf since session 4). Part of the embedding-cache key ([`Pooling::cache_key`]): embeddings
+/// written by an earlier kernel (equal only to ~1e-6) are recomputed, never mixed with new ones,
+/// so a run's numbers do not depend on what the cache held before it.
+pub const INFERENCE_KERNEL: &str = "k2";
+
 impl Pooling {
-    /// Stable name (part of embedding-cache keys).
+    /// Stable name of the pooling.
     pub fn name(self) -> &'static str {
         match self {
             Pooling::MeanNorm => "mean_norm",
             Pooling::ClsNorm => "cls_norm",
         }
+    }
+
+    /// The pooling part of embedding-cache keys: pooling name + [`INFERENCE_KERNEL`].
+    pub fn cache_key(self) -> String {
+        format!("{}.{INFERENCE_KERNEL}", self.name())
     }
 }
 
@@ -524,8 +535,9 @@ impl SentenceEncoder {
         texts: &[&str],
         batch: usize,
     ) -> Result<(Vec<Vec<f32>>, CacheStats), CacheError> {
-        cache
-            .get_or_compute(model_hash, self.pooling.name(), texts, |todo| self.encode(todo, batch))
+        cache.get_or_compute(model_hash, &self.pooling.cache_key(), texts, |todo| {
+            self.encode(todo, batch)
+        })
     }
 
     /// Embed pre-tokenised rows as one right-padded batch.

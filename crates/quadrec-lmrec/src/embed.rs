@@ -62,7 +62,7 @@ pub fn item_embeddings(items: &ItemTable) -> Result<Arc<ItemEmbeddings>, HandleE
     let (rows, _) = EmbeddingCache::default_location()
         .get_or_compute(
             quadrec_lm::assets::minilm_model_hash(),
-            quadrec_lm::Pooling::MeanNorm.name(),
+            &quadrec_lm::Pooling::MeanNorm.cache_key(),
             &refs,
             |todo| -> Result<Vec<Vec<f32>>, String> {
                 let enc = minilm().map_err(|e| e.to_string())?;

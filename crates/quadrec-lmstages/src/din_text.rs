@@ -22,8 +22,7 @@ use burn::nn::Linear;
 use burn::tensor::Tensor;
 use burn::tensor::activation::sigmoid;
 use quadrec_method::{
-    FitContext, FitReport, Method, MethodError, ParamsError, Provenance, TrainView, UserQuery,
-    parse_params,
+    FitContext, FitReport, Method, MethodError, ParamsError, Provenance, TrainView, parse_params,
 };
 use quadrec_models::common::{linear_xavier, normal_param};
 use quadrec_models::methods::ctr::{CtrData, CtrMethod, CtrNet, CtrTensors, Mlp};
@@ -180,6 +179,7 @@ mod tests {
     use super::*;
     use crate::testdata::Titled;
     use quadrec_core::Seed;
+    use quadrec_method::UserQuery;
 
     /// On the tiny titled data set with the real MiniLM: it fits and scores finitely, the
     /// parameter count is the parent's layout with `2d` items plus the adapter (the text table

@@ -34,7 +34,7 @@ use quadrec_lm::EmbeddingCache;
 use quadrec_lmrec::{HistoryStyle, PromptTemplate, history_block, item_line};
 use quadrec_method::{
     FitContext, FitEvent, FitReport, Method, MethodError, ParamsError, Provenance, TrainView,
-    UserQuery, parse_params,
+    parse_params,
 };
 use quadrec_models::methods::ctr::CtrMethod;
 use rand::seq::SliceRandom;
@@ -295,6 +295,7 @@ mod tests {
     use super::*;
     use crate::testdata::Titled;
     use quadrec_core::Seed;
+    use quadrec_method::UserQuery;
 
     /// User prompts are built from train rows only: the held-out items' titles never appear,
     /// the most recent train items do, with their train ratings.

@@ -85,7 +85,9 @@ pub trait Method: Send {
     /// Fit on train rows only. Trained methods run the shared training loop, which calls
     /// `ctx.probe` (validation only) for early stopping.
     fn fit(&mut self, train: &TrainView, ctx: &mut FitContext) -> Result<FitReport, MethodError>;
-    /// Full-catalogue scores, row-major block `[queries.len(), n_items]`.
+    /// Full-catalogue scores, row-major block `[queries.len(), n_items]`. Every entry must be
+    /// written: the evaluator reuses its score buffer across blocks and calls, so `out` holds
+    /// stale values on entry (the registry-wide harness pre-fills it with NaN and checks).
     fn score_full(&self, queries: &[UserQuery], out: &mut [f32]) -> Result<(), MethodError>;
     /// Scores of given items for one user (candidate / sampled / pointwise views).
     fn score_items(
@@ -135,7 +137,7 @@ pub trait Method: Send {
     }
     /// Full-catalogue scores `[n_items]` for one user's natural-language `request` (e.g. "I'm in
     /// the mood for a comedy from the 1980s."), given the user's input history as in
-    /// [`Method::score_full`]. The default refuses: only methods whose
+    /// [`Method::score_full`] (every entry written, as there). The default refuses: only methods whose
     /// [`Method::reads_requests`] is `true` implement it.
     fn score_request(
         &self,
