@@ -547,7 +547,13 @@ fn significance(
                             t.protocol, row_key(&row.method), xa.len(), a.len(), b.len()
                         ));
                     }
-                    if xa.is_empty() {
+                    if a.is_empty() || b.is_empty() {
+                        // Global metrics (AUC over one labelled row per user) have NaN per-user
+                        // values: there is nothing to pair, whatever the user overlap.
+                        Sig::Unavailable(format!(
+                            "`{metric}` has no per-user values (global metric)"
+                        ))
+                    } else if xa.is_empty() {
                         Sig::Unavailable("no users shared with the best row".into())
                     } else {
                         let seed = Seed::new(opts.seed).child(&format!(
