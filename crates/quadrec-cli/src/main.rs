@@ -32,6 +32,8 @@ enum Command {
     Run(cmd::run::RunArgs),
     /// Render the leaderboard (terminal, Markdown, CSV, HTML) from a run folder's records.
     Report(cmd::run::ReportArgs),
+    /// Paired significance tests between any two methods of a run folder, per protocol.
+    Compare(cmd::compare::CompareArgs),
     /// Merge shard run folders (`quadrec run --shard I/N`) into one run.
     Merge(cmd::run::MergeArgs),
     /// Recompute the cells of a run folder and compare them bitwise with the records.
@@ -52,6 +54,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Models(c) => cmd::models::run(c),
         Command::Run(a) => cmd::run::run(a),
         Command::Report(a) => cmd::run::report(a),
+        Command::Compare(a) => cmd::compare::run(a),
         Command::Merge(a) => cmd::run::merge(a),
         Command::Verify(a) => cmd::run::verify(a),
         Command::Export(a) => cmd::run::export(a),

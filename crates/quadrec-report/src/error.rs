@@ -58,4 +58,24 @@ pub enum ReportError {
         /// Why.
         reason: String,
     },
+    /// `quadrec compare` was given a method key that no record of the run has.
+    #[error("{run}: no method `{key}` in this run{hint}; its method keys are: {known}", run = run.display(), hint = suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default(), known = known.join(", "))]
+    UnknownMethod {
+        /// The run folder.
+        run: PathBuf,
+        /// The key asked for.
+        key: String,
+        /// The closest key of the run, if one is close.
+        suggestion: Option<String>,
+        /// Every method key of the run (`id` or `id:variant`), sorted.
+        known: Vec<String>,
+    },
+    /// `quadrec compare` found no protocol to compare the two methods in.
+    #[error("{run}: {reason}", run = run.display())]
+    NothingToCompare {
+        /// The run folder.
+        run: PathBuf,
+        /// Why (no protocol where both methods finished a cell, or none matches the filter).
+        reason: String,
+    },
 }

@@ -9,9 +9,12 @@
 //!   tests against the best row with Holm correction, and compares orderings across views;
 //! - [`render`] formats the model as a terminal table, Markdown, long-form CSV, and one
 //!   self-contained HTML file with inline SVG plots;
-//! - [`render_all`] is what `quadrec report` and the runner call.
+//! - [`render_all`] is what `quadrec report` and the runner call;
+//! - [`compare::compare_methods`] tests any two methods against each other per protocol
+//!   (`quadrec compare`).
 
 pub mod analysis;
+pub mod compare;
 mod error;
 pub mod escape;
 pub mod load;

@@ -358,12 +358,7 @@ fn build_table(
         .into_iter()
         .map(|name| MetricCol { higher_is_better: higher_is_better(&name), name })
         .collect();
-    let present = |m: &str| recs.iter().any(|r| r.status == Status::Ok && r.test.contains_key(m));
-    let main = opts
-        .main_for(kind)
-        .and_then(|m| metrics.iter().position(|c| c.name == m))
-        .filter(|&i| present(&metrics[i].name))
-        .or_else(|| metrics.iter().position(|c| present(&c.name)));
+    let main = main_metric_index(opts, kind, &metrics, recs);
 
     // Group finished cells by row key; list failed cells.
     let mut groups: BTreeMap<String, Vec<&CellRecord>> = BTreeMap::new();
@@ -465,8 +460,24 @@ fn build_table(
     t
 }
 
+/// Index into `metrics` of a protocol table's main metric: the configured main metric of the
+/// view kind when a finished record of the table has it, else the first shown metric that one
+/// has. Shared with [`crate::compare`], so that both pick the same metric.
+pub(crate) fn main_metric_index(
+    opts: &ReportOptions,
+    kind: ViewKind,
+    metrics: &[MetricCol],
+    recs: &[&CellRecord],
+) -> Option<usize> {
+    let present = |m: &str| recs.iter().any(|r| r.status == Status::Ok && r.test.contains_key(m));
+    opts.main_for(kind)
+        .and_then(|m| metrics.iter().position(|c| c.name == m))
+        .filter(|&i| present(&metrics[i].name))
+        .or_else(|| metrics.iter().position(|c| present(&c.name)))
+}
+
 /// A row's value of one metric over its cells (seeds).
-fn row_value(cells: &[&CellRecord], metric: &str) -> Option<Value> {
+pub(crate) fn row_value(cells: &[&CellRecord], metric: &str) -> Option<Value> {
     let vals: Vec<&crate::record::MetricValue> =
         cells.iter().filter_map(|c| c.test.get(metric)).collect();
     match vals.len() {
@@ -484,8 +495,9 @@ fn row_value(cells: &[&CellRecord], metric: &str) -> Option<Value> {
     }
 }
 
-/// Per-user values of the main metric of a row, averaged over its seeds per user.
-fn row_per_user(
+/// Per-user values of a metric of a row, averaged over its seeds per user (users whose value is
+/// NaN in every seed are absent).
+pub(crate) fn row_per_user(
     run: &Run,
     cells: &[&CellRecord],
     metric: &str,

@@ -810,3 +810,224 @@ fn empty_run_renders_an_empty_report() {
     check_html(&html);
     assert!(html.contains("No records."));
 }
+
+// ---------------------------------------------------------------------------------------------
+// `quadrec compare`: pairwise tests between any two methods.
+
+mod compare {
+    use super::*;
+    use quadrec_report::compare::{CompareOptions, compare_methods, render_json, render_terminal};
+    use quadrec_report::{PairedTestKind, ReportError};
+
+    fn variant(id: &str, label: &str) -> MethodInfo {
+        let mut m = method(id, id, "q4", Some(1));
+        m.variant = label.into();
+        m
+    }
+
+    fn cell(
+        dir: &Path,
+        protocol: &str,
+        view: &str,
+        m: &MethodInfo,
+        seed: u64,
+        metric: &str,
+        v: &[f64],
+    ) -> CellRecord {
+        let mut r = write_cell(
+            dir,
+            &Cell { protocol, view, method: m.clone(), seed, metric, values: v.to_vec() },
+        );
+        // Distinct cell ids for variants of one id.
+        r.cell_id = format!("{}-{}", r.cell_id, m.variant);
+        let rel = format!("per_user/{}.parquet", r.cell_id);
+        std::fs::rename(dir.join(r.per_user.as_ref().unwrap()), dir.join(&rel)).unwrap();
+        r.per_user = Some(rel);
+        r
+    }
+
+    // Six users; B = A - d with d = [0.10, 0.20, 0.05, 0.30, 0.15, 0.25] (all positive).
+    const A: [f64; 6] = [0.50, 0.70, 0.20, 0.90, 0.40, 0.60];
+    const D: [f64; 6] = [0.10, 0.20, 0.05, 0.30, 0.15, 0.25];
+
+    fn b_values() -> Vec<f64> {
+        A.iter().zip(D).map(|(a, d)| a - d).collect()
+    }
+
+    /// Methods `tallrec:k64` (A, two seeds averaging to A per user), `collm` (B) and `collm2`
+    /// (identical to B) in the full protocol; `collm` and `tallrec:k64` also in the sampled one.
+    fn fixture(dir: &Path) {
+        let ta = variant("tallrec", "k64");
+        let co = method("collm", "CoLLM", "q1", Some(1));
+        let co2 = method("collm2", "CoLLM copy", "q1", Some(1));
+        let mut recs = Vec::new();
+        // Seed 0 = A + 0.1, seed 1 = A - 0.1: per-user means are A.
+        let up: Vec<f64> = A.iter().map(|x| x + 0.1).collect();
+        let down: Vec<f64> = A.iter().map(|x| x - 0.1).collect();
+        recs.push(cell(dir, FULL, "full", &ta, 0, "ndcg@10", &up));
+        recs.push(cell(dir, FULL, "full", &ta, 1, "ndcg@10", &down));
+        recs.push(cell(dir, FULL, "full", &co, 0, "ndcg@10", &b_values()));
+        recs.push(cell(dir, FULL, "full", &co2, 0, "ndcg@10", &b_values()));
+        let sampled_a = values(30, 0.6, "cmp/a");
+        let sampled_b = values(30, 0.5, "cmp/b");
+        recs.push(cell(dir, SAMPLED, "sampled-100", &ta, 0, "ndcg@10", &sampled_a));
+        recs.push(cell(dir, SAMPLED, "sampled-100", &co, 0, "ndcg@10", &sampled_b));
+        write_records(dir, &recs);
+    }
+
+    #[test]
+    fn hand_computed_case_matches_the_stats_functions() {
+        let d = tempfile::tempdir().unwrap();
+        fixture(d.path());
+        let run = load_run(d.path()).unwrap();
+        let opts = CompareOptions::default();
+        let out = compare_methods(&run, "tallrec:k64", "collm", &opts).unwrap();
+        assert_eq!(out.len(), 2, "both protocols where both methods have cells");
+        let full = &out[0];
+        assert_eq!(full.protocol, FULL);
+        assert_eq!(full.metric, "ndcg@10", "the main metric of the full table");
+        assert_eq!(full.seeds_a, [0, 1]);
+        let r = full.result.as_ref().unwrap();
+        assert_eq!(r.n_pairs, 6);
+        let want_diff = D.iter().sum::<f64>() / 6.0; // 0.175
+        assert!((r.mean_diff - want_diff).abs() < 1e-12, "{}", r.mean_diff);
+        let mean_a = A.iter().sum::<f64>() / 6.0;
+        assert!((full.mean_a.unwrap() - mean_a).abs() < 1e-12);
+        assert!((full.mean_b.unwrap() - (mean_a - want_diff)).abs() < 1e-12);
+        // Same numbers as calling the statistics directly on the seed-averaged values.
+        let a_avg: Vec<f64> = A.iter().map(|x| ((x + 0.1) + (x - 0.1)) / 2.0).collect();
+        let b = b_values();
+        let w = stats::wilcoxon_signed_rank(&a_avg, &b, false).unwrap();
+        assert_eq!(r.wilcoxon_p, w.p_value);
+        // Exact Wilcoxon, n = 6, all differences positive: p = 2 / 2^6.
+        assert!((r.wilcoxon_p - 2.0 / 64.0).abs() < 1e-12, "{}", r.wilcoxon_p);
+        let seed =
+            Seed::new(0).child(&format!("compare/{FULL}/tallrec:k64/collm")).child("bootstrap");
+        let boot = stats::paired_bootstrap(&a_avg, &b, 10_000, seed).unwrap();
+        assert_eq!((r.p, r.ci_low, r.ci_high), (boot.p_value, boot.ci_lo, boot.ci_hi));
+        assert!(r.ci_low > 0.0 && r.ci_high < 0.31);
+        // Holm over the two protocols compared.
+        let s = out[1].result.as_ref().unwrap();
+        let holm = stats::holm(&[r.p, s.p]);
+        assert_eq!((r.p_holm, s.p_holm), (holm[0], holm[1]));
+        let holm_w = stats::holm(&[r.wilcoxon_p, s.wilcoxon_p]);
+        assert_eq!((r.wilcoxon_holm, s.wilcoxon_holm), (holm_w[0], holm_w[1]));
+
+        // Exact sign-flip permutation: all six differences positive, so only the identity and
+        // the all-flipped vector reach |sum|: p = 2 / 64. Swapping A and B negates the difference.
+        let perm = CompareOptions {
+            report: ReportOptions { test: PairedTestKind::Permutation, ..Default::default() },
+            protocol: Some("full".into()),
+            ..Default::default()
+        };
+        let out = compare_methods(&run, "collm", "tallrec [k64]", &perm).unwrap();
+        assert_eq!(out.len(), 1, "--protocol filters");
+        let r = out[0].result.as_ref().unwrap();
+        assert_eq!(r.p, 2.0 / 64.0);
+        assert_eq!(r.n_resamples, 64);
+        assert!((r.mean_diff + want_diff).abs() < 1e-12);
+        // The CI is still the paired bootstrap's.
+        assert!(r.ci_low < 0.0 && r.ci_high < 0.0);
+
+        // Deterministic given the seed.
+        let again = compare_methods(&run, "tallrec:k64", "collm", &opts).unwrap();
+        assert_eq!(again, compare_methods(&run, "tallrec:k64", "collm", &opts).unwrap());
+        let text = render_terminal(&again, &opts);
+        for needle in ["A = tallrec:k64, B = collm", "+0.1750 [", "ml-100k/loo/full", "0.0312"] {
+            assert!(text.contains(needle), "{needle} missing in\n{text}");
+        }
+        let json: serde_json::Value = serde_json::from_str(&render_json(&again, &opts)).unwrap();
+        assert_eq!(json["comparisons"][0]["result"]["n_pairs"], 6);
+        assert_eq!(json["test"], "bootstrap");
+    }
+
+    #[test]
+    fn identical_methods_differ_by_zero_with_p_one() {
+        let d = tempfile::tempdir().unwrap();
+        fixture(d.path());
+        let run = load_run(d.path()).unwrap();
+        for (x, y) in [("collm", "collm2"), ("collm", "collm")] {
+            for test in [PairedTestKind::Bootstrap, PairedTestKind::Permutation] {
+                let opts = CompareOptions {
+                    report: ReportOptions { test, ..Default::default() },
+                    protocol: Some(FULL.into()),
+                    ..Default::default()
+                };
+                let out = compare_methods(&run, x, y, &opts).unwrap();
+                let r = out[0].result.as_ref().unwrap();
+                assert_eq!(r.mean_diff, 0.0);
+                assert_eq!((r.p, r.p_holm, r.wilcoxon_p), (1.0, 1.0, 1.0), "{x} {y} {test:?}");
+                assert_eq!((r.ci_low, r.ci_high), (0.0, 0.0));
+                assert!(!r.significant);
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_key_metric_or_protocol_are_clear_errors() {
+        let d = tempfile::tempdir().unwrap();
+        fixture(d.path());
+        let run = load_run(d.path()).unwrap();
+        let opts = CompareOptions::default();
+        let e = compare_methods(&run, "talrec:k64", "collm", &opts).unwrap_err();
+        assert!(matches!(e, ReportError::UnknownMethod { .. }));
+        let msg = e.to_string();
+        assert!(
+            msg.contains("no method `talrec:k64`")
+                && msg.contains("did you mean `tallrec:k64`?")
+                && msg.contains("collm, collm2, tallrec:k64"),
+            "{msg}"
+        );
+        let bad_metric = CompareOptions { metric: Some("ndgc@10".into()), ..Default::default() };
+        let msg = compare_methods(&run, "collm", "collm2", &bad_metric).unwrap_err().to_string();
+        assert!(msg.contains("`metric`") && msg.contains("did you mean `ndcg`"), "{msg}");
+        let absent = CompareOptions { metric: Some("HR@10".into()), ..Default::default() };
+        let msg = compare_methods(&run, "collm", "collm2", &absent).unwrap_err().to_string();
+        assert!(
+            msg.contains("`hr@10` is recorded for neither") && msg.contains("ndcg@10"),
+            "{msg}"
+        );
+        let proto = CompareOptions { protocol: Some("pointwise".into()), ..Default::default() };
+        let msg = compare_methods(&run, "collm", "collm2", &proto).unwrap_err().to_string();
+        assert!(msg.contains("no protocol id contains `pointwise`"), "{msg}");
+        // collm2 ran in the full protocol only.
+        let sampled = CompareOptions { protocol: Some("sampled".into()), ..Default::default() };
+        let msg = compare_methods(&run, "collm", "collm2", &sampled).unwrap_err().to_string();
+        assert!(msg.contains("no protocol matching `sampled` where both"), "{msg}");
+        let msg = quadrec_report::compare::compare_run(&d.path().join("nope"), "a", "b", &opts)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("nope") && msg.contains("records.jsonl"), "{msg}");
+    }
+
+    #[test]
+    fn global_metric_says_so_instead_of_a_p_value() {
+        let d = tempfile::tempdir().unwrap();
+        let mut recs = Vec::new();
+        for (id, auc) in [("din", 0.7), ("tallrec", 0.75)] {
+            // As the runner writes a pointwise cell: AUC over all labelled rows, NaN per user.
+            let p = "ml-100k/loo/pointwise";
+            let mut r = base_record(id, p, "pointwise", method(id, id, "crm", None), 0);
+            let rel = format!("per_user/{id}.parquet");
+            let t = PerUserTable {
+                users: (0..5).collect(),
+                columns: vec![("auc".into(), vec![f64::NAN; 5])],
+            };
+            t.write_parquet(&d.path().join(&rel), &BTreeMap::new()).unwrap();
+            r.per_user = Some(rel);
+            r.test.insert("auc".into(), MetricValue { mean: auc, ci_low: auc, ci_high: auc, n: 0 });
+            recs.push(r);
+        }
+        write_records(d.path(), &recs);
+        let run = load_run(d.path()).unwrap();
+        let opts = CompareOptions::default();
+        let out = compare_methods(&run, "din", "tallrec", &opts).unwrap();
+        assert_eq!(out[0].metric, "auc");
+        assert!(out[0].result.is_none());
+        assert_eq!((out[0].mean_a, out[0].mean_b), (Some(0.7), Some(0.75)));
+        let why = out[0].unavailable.as_deref().unwrap();
+        assert!(why.contains("no per-user values (global metric)"), "{why}");
+        let text = render_terminal(&out, &opts);
+        assert!(text.contains("global metric") && text.contains("0.7000"), "{text}");
+    }
+}

@@ -1,6 +1,7 @@
 //! Command groups of the `quadrec` binary, one module each.
 
 pub mod chat;
+pub mod compare;
 pub mod data;
 pub mod models;
 pub mod run;
