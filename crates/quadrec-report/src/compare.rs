@@ -471,8 +471,9 @@ pub fn render_terminal(cmp: &[PairedComparison], opts: &CompareOptions) -> Strin
     let mut out = format!("A = {}, B = {}\n{t}\n", esc(&first.a), esc(&first.b));
     out.push_str(&esc(&format!(
         "Per-user values (averaged over seeds per user) paired on shared users; means over the \
-         pairs; CI: 95% paired bootstrap of the mean difference; p: {primary}, two-sided; \
-         Holm across the {n_tested} protocol(s) tested here; * = Holm-adjusted p < {}; seed {}.",
+         pairs (n/a rows: the recorded means); CI: 95% paired bootstrap of the mean difference; \
+         p: {primary}, two-sided; Holm across the {n_tested} protocol(s) tested here; \
+         * = Holm-adjusted p < {}; seed {}.",
         opts.report.alpha, opts.report.seed
     )));
     out.push('\n');
