@@ -104,74 +104,41 @@ where
         let rows = &mut buf[..m * n];
         score_block(&users, rows)
             .map_err(|e| EvalError::Scorer { first_user: qs[0].user, source: e.into() })?;
-        // Tasks of USERS_PER_TASK users: each reuses one thread-local scratch and ranking.
-        rows.par_chunks_mut(USERS_PER_TASK * n)
-            .zip(vals[..m * vs].par_chunks_mut(USERS_PER_TASK * vs))
-            .zip(tops[..m * ts].par_chunks_mut(USERS_PER_TASK * ts))
-            .zip(out[..m].par_chunks_mut(USERS_PER_TASK))
-            .zip(qs.par_chunks(USERS_PER_TASK))
-            .for_each_init(RankState::take, |state, ((((rows, vals), tops), outs), qs)| {
-                let (scratch, r) = state.parts();
-                for (i, (row, q)) in rows.chunks_mut(n).zip(qs).enumerate() {
-                    let o = &mut outs[i];
-                    *o = RowOut::default();
-                    if let (true, &[t]) = (opts.mask_seen, q.targets) {
-                        // Leave-one-out: count first, then mask (see rank_row_mask_single).
-                        match rank_row_mask_single(
-                            q.user,
-                            row,
-                            t,
-                            q.seen,
-                            depth,
-                            opts.tie_seed,
-                            scratch,
-                            r,
-                        ) {
-                            Ok((_, collisions)) => o.collisions = collisions,
-                            Err(e) => {
-                                o.err = Some(Box::new(e));
-                                continue;
-                            }
-                        }
-                        user_values_into(r, metrics, &ctx, &mut vals[i * vs..i * vs + n_cols]);
-                        tops[i * ts..i * ts + r.top.len()].copy_from_slice(&r.top);
-                        o.top_len = r.top.len() as u32;
-                        continue;
-                    }
-                    let (n_masked, collisions) =
-                        if opts.mask_seen { mask_row(row, q) } else { (0, 0) };
-                    o.collisions = collisions;
-                    // Target positions = item ids; on the stack for the usual short lists.
-                    let mut small = [0usize; 8];
-                    let long: Vec<usize>;
-                    let pos: &[usize] = if q.targets.len() <= small.len() {
-                        for (p, &t) in small.iter_mut().zip(q.targets) {
-                            *p = t as usize;
-                        }
-                        &small[..q.targets.len()]
-                    } else {
-                        long = q.targets.iter().map(|&t| t as usize).collect();
-                        &long
-                    };
-                    let inp = RowInput {
-                        user: q.user,
-                        scores: row,
-                        items: None,
-                        target_pos: pos,
-                        n_relevant: q.targets.len() as u64,
-                        n_masked,
-                        depth,
-                        tie_seed: opts.tie_seed,
-                    };
-                    if let Err(e) = rank_row_into(&inp, scratch, r) {
-                        o.err = Some(Box::new(e));
-                        continue;
-                    }
-                    user_values_into(r, metrics, &ctx, &mut vals[i * vs..i * vs + n_cols]);
-                    tops[i * ts..i * ts + r.top.len()].copy_from_slice(&r.top);
-                    o.top_len = r.top.len() as u32;
-                }
-            });
+        // Tasks of USERS_PER_TASK users: each reuses one thread-local scratch and ranking. With
+        // one rayon thread (or one task) the tasks run inline on the calling thread: handing the
+        // block to the pool's single worker only adds a cross-thread wake-up per block.
+        let env = TaskEnv {
+            n,
+            mask_seen: opts.mask_seen,
+            tie_seed: opts.tie_seed,
+            depth,
+            metrics,
+            ctx: &ctx,
+            vs,
+            ts,
+            n_cols,
+        };
+        if rayon::current_num_threads() == 1 || m <= USERS_PER_TASK {
+            let mut state = RankState::take();
+            for ((((rows, vals), tops), outs), qs) in rows
+                .chunks_mut(USERS_PER_TASK * n)
+                .zip(vals[..m * vs].chunks_mut(USERS_PER_TASK * vs))
+                .zip(tops[..m * ts].chunks_mut(USERS_PER_TASK * ts))
+                .zip(out[..m].chunks_mut(USERS_PER_TASK))
+                .zip(qs.chunks(USERS_PER_TASK))
+            {
+                rank_task(&env, &mut state, rows, vals, tops, outs, qs);
+            }
+        } else {
+            rows.par_chunks_mut(USERS_PER_TASK * n)
+                .zip(vals[..m * vs].par_chunks_mut(USERS_PER_TASK * vs))
+                .zip(tops[..m * ts].par_chunks_mut(USERS_PER_TASK * ts))
+                .zip(out[..m].par_chunks_mut(USERS_PER_TASK))
+                .zip(qs.par_chunks(USERS_PER_TASK))
+                .for_each_init(RankState::take, |state, ((((rows, vals), tops), outs), qs)| {
+                    rank_task(&env, state, rows, vals, tops, outs, qs)
+                });
+        }
         // Errors are reported for the first failing user in query order (deterministic).
         for (i, o) in out[..m].iter_mut().enumerate() {
             if let Some(e) = o.err.take() {
@@ -192,6 +159,83 @@ where
         targets_also_seen: also_seen,
     };
     Ok(col.finish(flags, &ctx))
+}
+
+/// What every ranking task of one [`evaluate_full`] call shares.
+struct TaskEnv<'a> {
+    n: usize,
+    mask_seen: bool,
+    tie_seed: u64,
+    depth: usize,
+    metrics: &'a [MetricSpec],
+    ctx: &'a MetricContext<'a>,
+    /// Strides of the per-user value and top-list rows, and the number of value columns.
+    vs: usize,
+    ts: usize,
+    n_cols: usize,
+}
+
+/// Rank one task's users (rows `[users, n]`) into their value rows, top lists and outcomes.
+fn rank_task(
+    env: &TaskEnv<'_>,
+    state: &mut RankState,
+    rows: &mut [f32],
+    vals: &mut [f64],
+    tops: &mut [(u32, f32)],
+    outs: &mut [RowOut],
+    qs: &[FullRankingQuery<'_>],
+) {
+    let &TaskEnv { n, mask_seen, tie_seed, depth, metrics, ctx, vs, ts, n_cols } = env;
+    let (scratch, r) = state.parts();
+    for (i, (row, q)) in rows.chunks_mut(n).zip(qs).enumerate() {
+        let o = &mut outs[i];
+        *o = RowOut::default();
+        if let (true, &[t]) = (mask_seen, q.targets) {
+            // Leave-one-out: count first, then mask (see rank_row_mask_single).
+            match rank_row_mask_single(q.user, row, t, q.seen, depth, tie_seed, scratch, r) {
+                Ok((_, collisions)) => o.collisions = collisions,
+                Err(e) => {
+                    o.err = Some(Box::new(e));
+                    continue;
+                }
+            }
+            user_values_into(r, metrics, ctx, &mut vals[i * vs..i * vs + n_cols]);
+            tops[i * ts..i * ts + r.top.len()].copy_from_slice(&r.top);
+            o.top_len = r.top.len() as u32;
+            continue;
+        }
+        let (n_masked, collisions) = if mask_seen { mask_row(row, q) } else { (0, 0) };
+        o.collisions = collisions;
+        // Target positions = item ids; on the stack for the usual short lists.
+        let mut small = [0usize; 8];
+        let long: Vec<usize>;
+        let pos: &[usize] = if q.targets.len() <= small.len() {
+            for (p, &t) in small.iter_mut().zip(q.targets) {
+                *p = t as usize;
+            }
+            &small[..q.targets.len()]
+        } else {
+            long = q.targets.iter().map(|&t| t as usize).collect();
+            &long
+        };
+        let inp = RowInput {
+            user: q.user,
+            scores: row,
+            items: None,
+            target_pos: pos,
+            n_relevant: q.targets.len() as u64,
+            n_masked,
+            depth,
+            tie_seed,
+        };
+        if let Err(e) = rank_row_into(&inp, scratch, r) {
+            o.err = Some(Box::new(e));
+            continue;
+        }
+        user_values_into(r, metrics, ctx, &mut vals[i * vs..i * vs + n_cols]);
+        tops[i * ts..i * ts + r.top.len()].copy_from_slice(&r.top);
+        o.top_len = r.top.len() as u32;
+    }
 }
 
 fn validate(q: &FullRankingQuery<'_>, n_items: u32) -> Result<()> {
@@ -448,14 +492,18 @@ mod tests {
             }
             Ok(())
         };
-        for block in [0, 7, 16, 33] {
+        // Every block size on one rayon thread (tasks inline on the caller) and on two (tasks
+        // in the pool): the same reference values either way.
+        for (block, threads) in [0, 7, 16, 33].into_iter().flat_map(|b| [(b, 1), (b, 2)]) {
             let opts = FullRankingOptions {
                 block_users: block,
                 tie_seed: 5,
                 keep_top: 25,
                 ..Default::default()
             };
-            let rep = evaluate_full(&qs, n_items, &m, &ctx, &opts, scorer).unwrap();
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let rep =
+                pool.install(|| evaluate_full(&qs, n_items, &m, &ctx, &opts, scorer)).unwrap();
             let top = rep.top.as_ref().unwrap();
             let collisions: usize =
                 qs.iter().map(|q| q.seen.iter().filter(|s| q.targets.contains(s)).count()).sum();
