@@ -125,6 +125,7 @@ fn compare_smoke_and_unknown_key() {
             prompt_hashes: Default::default(),
             weight_hashes: Default::default(),
             user_sample: "all".into(),
+            diagnostics: Default::default(),
             env: Default::default(),
             started_at: String::new(),
             finished_at: String::new(),

@@ -618,6 +618,14 @@ impl Method for Collm {
         self.meter.get()
     }
 
+    fn diagnostics(&self) -> Vec<(String, f64)> {
+        self.outside.diagnostics()
+    }
+
+    fn reset_diagnostics(&self) {
+        self.outside.reset();
+    }
+
     fn provenance(&self) -> Provenance {
         let mut p = Provenance::default();
         for t in [&YESNO_HEAD, &YESNO_HISTORY, &COLLM_USER, &COLLM_TARGET] {

@@ -220,10 +220,27 @@ impl OutsideMass {
         g.1 += 1;
     }
 
-    /// Mean so far and count (`None` before any scoring).
+    /// Mean so far and count (`None` before any scoring or since the last [`Self::reset`]).
     pub fn mean(&self) -> Option<(f64, u64)> {
         let g = self.0.lock().unwrap_or_else(|p| p.into_inner());
         (g.1 > 0).then(|| (g.0 / g.1 as f64, g.1))
+    }
+
+    /// Start a new mean (the runner resets before each test view, so a cell reports the mass
+    /// over its own view's prompts).
+    pub fn reset(&self) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = (0.0, 0);
+    }
+
+    /// The [`quadrec_method::Method::diagnostics`] pairs: `yes_no_outside_mass` (mean) and
+    /// `yes_no_prompts` (count); empty when nothing was scored since the last reset.
+    pub fn diagnostics(&self) -> Vec<(String, f64)> {
+        match self.mean() {
+            Some((m, n)) => {
+                vec![("yes_no_outside_mass".into(), m), ("yes_no_prompts".into(), n as f64)]
+            }
+            None => Vec::new(),
+        }
     }
 }
 

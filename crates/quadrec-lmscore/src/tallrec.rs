@@ -25,7 +25,8 @@
 //! - LoRA rank 8, alpha 16, dropout 0.05 on q and v (the paper's alpaca-lora defaults), learning
 //!   rate 1e-4 ... 3e-4 range: we use 3e-4 with few epochs for the CPU budget; the epoch kept is
 //!   the best on the validation probe (the paper selects on validation AUC too).
-//! - The probability mass outside {Yes, No} is recorded ([`YesNoMethod::outside_mass`], and a
+//! - The probability mass outside {Yes, No} is recorded ([`YesNoMethod::outside_mass`], per test
+//!   view in the cell record through `Method::diagnostics`, and a
 //!   fit note) rather than renormalised silently.
 
 use crate::common::{
@@ -482,6 +483,14 @@ impl Method for YesNoMethod {
 
     fn lm_tokens(&self) -> u64 {
         self.meter.get()
+    }
+
+    fn diagnostics(&self) -> Vec<(String, f64)> {
+        self.outside.diagnostics()
+    }
+
+    fn reset_diagnostics(&self) {
+        self.outside.reset();
     }
 
     fn provenance(&self) -> Provenance {

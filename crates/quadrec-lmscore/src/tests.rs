@@ -201,6 +201,27 @@ fn tallrec_zero_shot_uses_the_tokenizers_yes_no_and_scores_probabilities() {
     let (mass, n) = yes_no.outside_mass().unwrap();
     assert_eq!(n, 2);
     assert!((0.0..1.0).contains(&mass), "outside mass {mass}");
+    // The same mass reaches the cell record through `Method::diagnostics`.
+    let d: &dyn Method = &yes_no;
+    assert_eq!(
+        d.diagnostics(),
+        vec![("yes_no_outside_mass".to_string(), mass), ("yes_no_prompts".to_string(), 2.0)]
+    );
+    // After a reset (the runner's start of a view) only the next view's prompts count.
+    d.reset_diagnostics();
+    assert!(d.diagnostics().is_empty(), "diagnostics survive a reset");
+    let mut out3 = [0f32; 3];
+    d.score_items(&q[0], &[4, 5, 6], &mut out3).unwrap();
+    let view = d.diagnostics();
+    assert_eq!(view.len(), 2);
+    assert_eq!(view[0].0, "yes_no_outside_mass");
+    assert!((0.0..1.0).contains(&view[0].1), "outside mass {}", view[0].1);
+    assert_ne!(view[0].1, mass, "the mean still includes the previous view's prompts");
+    assert_eq!(view[1], ("yes_no_prompts".to_string(), 3.0));
+    // The registry-built method reports it too (its scoring above went through check_scores).
+    assert!(
+        m.diagnostics().iter().any(|(k, v)| k == "yes_no_outside_mass" && (0.0..1.0).contains(v))
+    );
 }
 
 #[test]
@@ -369,6 +390,13 @@ fn collm_trains_only_projection_and_lora_on_frozen_crm_factors() {
     assert!(full.iter().any(|&s| s != full[0]), "constant scores");
     let (mass, _) = m.outside_mass().unwrap();
     assert!((0.0..1.0).contains(&mass), "outside mass {mass}");
+    m.reset_diagnostics();
+    let mut out2 = [0f32; 2];
+    m.score_items(&UserQuery { user: 1, history: &[0, 1] }, &[2, 3], &mut out2).unwrap();
+    let d = m.diagnostics();
+    assert_eq!(d[0].0, "yes_no_outside_mass");
+    assert!((0.0..1.0).contains(&d[0].1), "outside mass {}", d[0].1);
+    assert_eq!(d[1], ("yes_no_prompts".to_string(), 2.0), "only the prompts since the reset");
     // Determinism: the registry path with the same seed gives bit-identical scores.
     check_same_seed_same_scores(e, &m, &train, 7);
 

@@ -128,6 +128,19 @@ pub trait Method: Send {
         let _ = (queries, items);
         Ok(())
     }
+    /// Method-specific measurements of the scoring done since the last
+    /// [`Method::reset_diagnostics`], as (name, value) pairs with snake_case names, e.g.
+    /// `yes_no_outside_mass` (mean probability mass outside the Yes/No answer tokens) and
+    /// `yes_no_prompts` (prompts it is averaged over). The runner calls `reset_diagnostics`
+    /// immediately before each test view's pass and reads this right after it, so each cell
+    /// record carries the measurements of its own view only (not of fitting, validation
+    /// probes or latency timing). Default: nothing.
+    fn diagnostics(&self) -> Vec<(String, f64)> {
+        Vec::new()
+    }
+    /// Forget the measurements behind [`Method::diagnostics`] (interior mutability, as
+    /// scoring takes `&self`). Must not change scores. Default: nothing to forget.
+    fn reset_diagnostics(&self) {}
     /// Whether the method reads natural-language requests ([`Method::score_request`]; the
     /// user-interaction stage). Known before `fit`. The runner evaluates only such methods on
     /// conversational views (`conv`), so a leaderboard never compares a method that read the

@@ -29,6 +29,10 @@ pub struct Leaderboard {
     /// epochs, k-shot sizes, LoRA steps, beams, generated tokens), its tuning and the user
     /// samples it was scored on; one entry per method and distinct configuration.
     pub configurations: Vec<ConfigEntry>,
+    /// Method-specific diagnostics of the ok cells (e.g. the probability mass outside Yes/No of
+    /// the Yes/No scorers), one entry per cell and name, sorted by method, view, seed, name.
+    /// Empty when no record has any; renderers then omit the section.
+    pub diagnostics: Vec<DiagnosticEntry>,
     /// Warnings (truncated tail, superseded records, unreadable per-user files, duplicates).
     pub notes: Vec<String>,
 }
@@ -48,6 +52,58 @@ pub struct ConfigEntry {
     pub tuning: String,
     /// Views the configuration was scored on (with their user samples), comma-separated.
     pub views: String,
+}
+
+/// One diagnostic value of one cell (see [`Leaderboard::diagnostics`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DiagnosticEntry {
+    /// Method key (`id` or `id [variant]`).
+    pub key: String,
+    /// View label, with the user sample when it is not `all`.
+    pub view: String,
+    /// Seed of the cell.
+    pub seed: u64,
+    /// Diagnostic name (e.g. `yes_no_outside_mass`).
+    pub name: String,
+    /// Its value.
+    pub value: f64,
+}
+
+impl DiagnosticEntry {
+    /// The value as shown: whole numbers (counts) without decimals, others with 4 significant
+    /// decimals.
+    pub fn display(&self) -> String {
+        if self.value.fract() == 0.0 && self.value.abs() < 1e15 {
+            format!("{}", self.value as i64)
+        } else {
+            format!("{:.4}", self.value)
+        }
+    }
+}
+
+/// Diagnostics of the ok records, sorted.
+fn diagnostics(run: &Run) -> Vec<DiagnosticEntry> {
+    let mut out: Vec<DiagnosticEntry> = run
+        .records
+        .iter()
+        .filter(|r| r.status == Status::Ok)
+        .flat_map(|r| {
+            let view = if r.user_sample == "all" {
+                r.view.clone()
+            } else {
+                format!("{} ({})", r.view, r.user_sample)
+            };
+            r.diagnostics.iter().map(move |(name, &value)| DiagnosticEntry {
+                key: row_key(&r.method),
+                view: view.clone(),
+                seed: r.seed,
+                name: name.clone(),
+                value,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.key, &a.view, a.seed, &a.name).cmp(&(&b.key, &b.view, b.seed, &b.name)));
+    out
 }
 
 /// Distinct configurations of the ok records, in method-key order.
@@ -324,6 +380,7 @@ pub fn build(run: &Run, opts: &ReportOptions) -> crate::Result<Leaderboard> {
         robustness,
         environments,
         configurations: configurations(run),
+        diagnostics: diagnostics(run),
         notes,
     })
 }

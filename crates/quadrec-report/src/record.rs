@@ -145,6 +145,11 @@ pub struct CellRecord {
     pub weight_hashes: BTreeMap<String, String>,
     /// Users evaluated: `all` or the id of a pinned user sample (part of the protocol).
     pub user_sample: String,
+    /// Method-specific measurements of this view's test pass (`Method::diagnostics`), e.g.
+    /// `yes_no_outside_mass` and `yes_no_prompts` of the Yes/No scorers. Not metrics: no CI,
+    /// never ranked. Absent in older records and for methods that report none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub diagnostics: BTreeMap<String, f64>,
     /// Environment.
     pub env: Environment,
     /// Start time (RFC 3339, UTC).

@@ -75,6 +75,7 @@ fn base_record(id: &str, protocol: &str, view: &str, m: MethodInfo, seed: u64) -
         prompt_hashes: BTreeMap::new(),
         weight_hashes: BTreeMap::new(),
         user_sample: "all".into(),
+        diagnostics: BTreeMap::new(),
         env: Environment {
             cpu: "test cpu".into(),
             cores: 2,
@@ -1030,4 +1031,54 @@ mod compare {
         let text = render_terminal(&out, &opts);
         assert!(text.contains("global metric") && text.contains("0.7000"), "{text}");
     }
+}
+
+#[test]
+fn diagnostics_round_trip_render_and_old_records_still_load() {
+    let d = tempfile::tempdir().unwrap();
+    let mut recs = fixture(d.path());
+    // Records without diagnostics serialise without the field (the pre-diagnostics format) and
+    // render no Diagnostics section.
+    let old_line = serde_json::to_string(&recs[0]).unwrap();
+    assert!(!old_line.contains("diagnostics"), "{old_line}");
+    write_records(d.path(), &recs);
+    let lb = model::build(&load_run(d.path()).unwrap(), &ReportOptions::default()).unwrap();
+    assert!(lb.diagnostics.is_empty());
+    assert!(!quadrec_report::render::markdown::render(&lb).contains("Diagnostics"));
+    assert!(!quadrec_report::render::html::render(&lb).contains("Diagnostics"));
+    // A record written before the field existed (the key removed from its JSON) still loads.
+    let mut v: serde_json::Value = serde_json::from_str(&old_line).unwrap();
+    assert!(v.as_object_mut().unwrap().remove("diagnostics").is_none());
+    let back: CellRecord = serde_json::from_value(v).unwrap();
+    assert!(back.diagnostics.is_empty());
+    assert_eq!(back, recs[0]);
+
+    // With diagnostics: they round-trip through records.jsonl and are rendered, escaped.
+    let i = recs.iter().position(|r| r.method.id == "llmrank" && r.protocol == FULL).unwrap();
+    recs[i].diagnostics = BTreeMap::from([
+        ("yes_no_outside_mass".to_string(), 0.123_456),
+        ("yes_no_prompts".to_string(), 943.0),
+        (HOSTILE.to_string(), 0.5),
+    ]);
+    write_records(d.path(), &recs);
+    let run = load_run(d.path()).unwrap();
+    let loaded = run.records.iter().find(|r| r.cell_id == recs[i].cell_id).unwrap();
+    assert_eq!(loaded.diagnostics, recs[i].diagnostics);
+    let lb = model::build(&run, &ReportOptions::default()).unwrap();
+    assert_eq!(lb.diagnostics.len(), 3);
+    assert!(lb.diagnostics.iter().all(|e| e.key == "llmrank" && e.view == "full"));
+    let mass = lb.diagnostics.iter().find(|e| e.name == "yes_no_outside_mass").unwrap();
+    assert_eq!(mass.value, 0.123_456);
+    assert_eq!(mass.display(), "0.1235");
+    let n = lb.diagnostics.iter().find(|e| e.name == "yes_no_prompts").unwrap();
+    assert_eq!(n.display(), "943");
+    let md = quadrec_report::render::markdown::render(&lb);
+    assert!(md.contains("## Diagnostics"), "{md}");
+    assert!(md.contains("| llmrank | full | 0 | yes\\_no\\_outside\\_mass | 0.1235 |"), "{md}");
+    assert!(md.contains("| 943 |"), "{md}");
+    assert!(!md.contains("<script>"), "hostile name not escaped in Markdown");
+    let html = quadrec_report::render::html::render(&lb);
+    assert!(html.contains("<h2>Diagnostics</h2>"));
+    assert!(html.contains("<td>0.1235</td>"), "{html}");
+    check_html(&html);
 }

@@ -682,12 +682,16 @@ pub fn evaluate_views(
     for (&vi, cell) in views.iter().zip(cell_ids) {
         let v = &p.views[vi];
         let tokens_before = m.lm_tokens();
+        // Diagnostics are per cell: forget what fitting, probes, latency timing and earlier
+        // views measured, read them right after this view's pass.
+        m.reset_diagnostics();
         let t = Instant::now();
         let (rep, extras) = eval_phase(m, p, v, true, &ranking, &pointwise, seed, &mut |k, n| {
             progress(&v.label, k, n)
         })?;
         let eval_seconds = t.elapsed().as_secs_f64();
         let eval_tokens = m.lm_tokens() - tokens_before;
+        let diagnostics: BTreeMap<String, f64> = m.diagnostics().into_iter().collect();
         if list_latency.is_none() && !extras.call_ms.is_empty() {
             list_latency = Some(p50_p99(extras.call_ms.clone()));
         }
@@ -783,6 +787,7 @@ pub fn evaluate_views(
             prompt_hashes: provenance.prompt_hashes.clone(),
             weight_hashes,
             user_sample: v.user_sample.clone(),
+            diagnostics,
             env: environment(if tuned.device.is_empty() { "rust" } else { &tuned.device }),
             started_at: started_at.to_string(),
             finished_at: now_utc(),
@@ -852,6 +857,7 @@ pub fn failed_record(
         prompt_hashes: BTreeMap::new(),
         weight_hashes: BTreeMap::new(),
         user_sample: v.user_sample.clone(),
+        diagnostics: BTreeMap::new(),
         env: environment("rust"),
         started_at: started_at.to_string(),
         finished_at: now_utc(),

@@ -274,3 +274,103 @@ params = {{ crm_params = {{ ease = {{ reg_weight = 10.0 }} }}, blend_grid = [0.0
         assert!(err.contains("conv"), "{err}");
     }
 }
+
+/// A method that scores everything 0 and reports, as its diagnostic, how many user queries it
+/// scored since its last `reset_diagnostics`.
+struct CountingQueries(std::sync::atomic::AtomicU64);
+
+impl quadrec_method::Method for CountingQueries {
+    fn fit(
+        &mut self,
+        _: &quadrec_split::TrainView,
+        _: &mut quadrec_method::FitContext,
+    ) -> Result<quadrec_method::FitReport, quadrec_method::MethodError> {
+        Ok(Default::default())
+    }
+    fn score_full(
+        &self,
+        queries: &[quadrec_method::UserQuery],
+        out: &mut [f32],
+    ) -> Result<(), quadrec_method::MethodError> {
+        out.fill(0.0);
+        self.0.fetch_add(queries.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+    fn score_items(
+        &self,
+        _: &quadrec_method::UserQuery,
+        _: &[u32],
+        out: &mut [f32],
+    ) -> Result<(), quadrec_method::MethodError> {
+        out.fill(0.0);
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+    fn n_parameters(&self) -> u64 {
+        0
+    }
+    fn diagnostics(&self) -> Vec<(String, f64)> {
+        vec![("queries".into(), self.0.load(std::sync::atomic::Ordering::Relaxed) as f64)]
+    }
+    fn reset_diagnostics(&self) {
+        self.0.store(0, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn diagnostics_are_recorded_per_view_after_a_reset() {
+    let d = prepare::load_dataset(&format!("recbole:{}", fixture().display())).unwrap();
+    let reg = registry::all();
+    let p = prepare::prepare(&d, &protocol(&["full", "closed@u5", "pointwise@u6"]), &reg).unwrap();
+    let text = format!(
+        "name = \"diag\"\nbootstrap = 20\n[[dataset]]\nid = \"recbole:{}\"\n[[protocol]]\nsplit = \"loo\"\nviews = [\"full\"]\n[[method]]\nid = \"pop\"\n",
+        fixture().display()
+    );
+    let suite = parse_suite(Path::new("diag.toml"), &text, &reg).unwrap();
+    let entry = reg.iter().find(|e| e.id == "pop").unwrap();
+    // Scored queries before the views (fitting, probes) must not reach any cell.
+    let m = CountingQueries(std::sync::atomic::AtomicU64::new(1000));
+    let tuned = crate::exec::Tuned {
+        method: Box::new(m),
+        params: serde_json::json!({}),
+        valid: f64::NAN,
+        valid_metric: String::new(),
+        tuning: Default::default(),
+        train_seconds: 0.0,
+        tuning_seconds: 0.0,
+        device: String::new(),
+    };
+    let cells: Vec<String> = (0..3).map(|i| format!("cell{i}")).collect();
+    let recs = crate::exec::evaluate_views(
+        &tuned,
+        entry,
+        &suite.methods[0],
+        &p,
+        &[0, 1, 2],
+        &Default::default(),
+        &suite,
+        0,
+        &cells,
+        "2026-01-01T00:00:00Z",
+        &mut |_, _, _| {},
+        |_, _| Ok(String::new()),
+    )
+    .unwrap();
+    assert_eq!(recs.len(), 3);
+    // Each cell counts its own view's test users only: not the latency timing of the full
+    // view that ran before the first pass, nor the earlier views.
+    for (r, v) in recs.iter().zip(&p.views) {
+        assert_eq!(r.view, v.label);
+        let want = v.test.users.len() as f64;
+        assert_eq!(r.diagnostics.get("queries"), Some(&want), "{}: {:?}", r.view, r.diagnostics);
+    }
+    assert_eq!(recs[1].diagnostics["queries"], 5.0);
+    assert_eq!(recs[2].diagnostics["queries"], 6.0);
+    // Written with the record and read back.
+    let line = serde_json::to_string(&recs[2]).unwrap();
+    assert!(line.contains("\"diagnostics\":{\"queries\":6.0}"), "{line}");
+    let back: quadrec_report::record::CellRecord = serde_json::from_str(&line).unwrap();
+    // (Only the diagnostics are compared: serde_json's default float parsing may move the last
+    // digit of other fields.)
+    assert_eq!(back.diagnostics, recs[2].diagnostics);
+}

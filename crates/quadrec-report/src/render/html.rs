@@ -133,6 +133,21 @@ pub fn render(lb: &Leaderboard) -> String {
         }
         o.push_str("</tbody>\n</table>\n</section>\n");
     }
+    if !lb.diagnostics.is_empty() {
+        o.push_str("<section id=\"diagnostics\">\n<h2>Diagnostics</h2>\n<p>Method-specific measurements of each cell's test pass (e.g. yes_no_outside_mass: mean probability mass outside the Yes/No answer tokens over yes_no_prompts prompts). Not metrics: never ranked.</p>\n<table>\n<thead><tr><th>Method</th><th>View</th><th>Seed</th><th>Name</th><th>Value</th></tr></thead>\n<tbody>\n");
+        for d in &lb.diagnostics {
+            let _ = writeln!(
+                o,
+                "<tr><td class=\"t\">{}</td><td class=\"t\">{}</td><td>{}</td><td class=\"t\">{}</td><td>{}</td></tr>",
+                esc(&d.key),
+                esc(&d.view),
+                d.seed,
+                esc(&d.name),
+                esc(&d.display())
+            );
+        }
+        o.push_str("</tbody>\n</table>\n</section>\n");
+    }
     if !lb.notes.is_empty() {
         o.push_str("<section id=\"notes\">\n<h2>Notes</h2>\n<ul>\n");
         for n in &lb.notes {

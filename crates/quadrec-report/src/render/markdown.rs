@@ -76,6 +76,20 @@ pub fn render(lb: &Leaderboard) -> String {
         }
         o.push('\n');
     }
+    if !lb.diagnostics.is_empty() {
+        o.push_str("## Diagnostics\n\nMethod-specific measurements of each cell's test pass (e.g. `yes_no_outside_mass`: mean probability mass outside the Yes/No answer tokens over `yes_no_prompts` prompts). Not metrics: never ranked.\n\n| Method | View | Seed | Name | Value |\n|---|---|---|---|---|\n");
+        for d in &lb.diagnostics {
+            o.push_str(&format!(
+                "| {} | {} | {} | {} | {} |\n",
+                md(&d.key),
+                md(&d.view),
+                d.seed,
+                md(&d.name),
+                d.display()
+            ));
+        }
+        o.push('\n');
+    }
     if !lb.notes.is_empty() {
         o.push_str("## Notes\n\n");
         for n in &lb.notes {
