@@ -27,6 +27,14 @@ for name, typ in [("float_", np.float64), ("complex_", np.complex128), ("unicode
 for name, typ in [("float", float), ("int", int), ("bool", bool), ("long", int)]:
     if name not in np.__dict__:
         setattr(np, name, typ)
+# SciPy >= 1.13 dropped dok_matrix._update, which RecBole 1.2.1's graph models (LightGCN's
+# normalised adjacency) call with a {(row, col): value} dict; same entries, set one by one.
+import scipy.sparse as _sp
+if not hasattr(_sp.dok_matrix, "_update"):
+    def _dok_update(self, entries):
+        for key, value in entries.items():
+            self[key] = value
+    _sp.dok_matrix._update = _dok_update
 import torch
 # torch >= 2.6 defaults torch.load(weights_only=True); RecBole's own checkpoints need the old default.
 _torch_load = torch.load
@@ -39,6 +47,9 @@ ap.add_argument("--epochs", default="", help="per-model epoch caps, e.g. SASRec=
 ap.add_argument("--seed", type=int, default=2026)
 ap.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "recbole_data"))
 ap.add_argument("--out", default="")
+ap.add_argument("--seq-mask", choices=["history", "none"], default="history",
+                help="sequential models: mask the user's earlier items in full ranking (quadrec's "
+                     "protocol: train items for valid, train+valid for test); 'none' = RecBole's own")
 args = ap.parse_args()
 torch.set_num_threads(args.threads)
 
@@ -59,8 +70,41 @@ def timed(self, *a, **k):
     return r
 rt.Trainer._train_epoch = timed
 
+# One stderr line per validated epoch (train seconds, valid NDCG@10), so a long run's trajectory
+# is visible while it runs and kept if it is stopped.
+valid_trace = []
+orig_valid = rt.Trainer._valid_epoch
+def traced_valid(self, *a, **k):
+    score, result = orig_valid(self, *a, **k)
+    valid_trace.append(float(score))
+    print(json.dumps({"epoch": len(valid_trace), "train_s": epoch_times[-1] if epoch_times else None,
+                      "valid_ndcg@10": float(score)}), file=sys.stderr, flush=True)
+    return score, result
+rt.Trainer._valid_epoch = traced_valid
+
+# RecBole 1.2.1's FullSortEvalDataLoader builds no history mask for SEQUENTIAL models
+# (`if not self.is_sequential:` around uid2history_item), so SASRec may rank items the user
+# already has, while quadrec's full view masks them (train items when validating, train + valid
+# items when testing). With --seq-mask history the same mask is applied after RecBole scores a
+# batch; the model, training and metric code are RecBole's own.
+seq_mask = None  # (uid field, iid field, user -> all items, user -> valid target, user -> test target)
+orig_full_sort = rt.Trainer._full_sort_batch_eval
+def masked_full_sort(self, batched_data):
+    interaction, scores, positive_u, positive_i = orig_full_sort(self, batched_data)
+    if seq_mask is not None and batched_data[1] is None:
+        uf, itf, items, vt, tt = seq_mask
+        rows, cols = [], []
+        for r, (u, t) in enumerate(zip(interaction[uf].tolist(), interaction[itf].tolist())):
+            keep = {t, tt[u]} if t == vt[u] else {t}
+            for i in items[u] - keep:
+                rows.append(r); cols.append(i)
+        scores[torch.tensor(rows, dtype=torch.long), torch.tensor(cols, dtype=torch.long)] = -np.inf
+    return interaction, scores, positive_u, positive_i
+rt.Trainer._full_sort_batch_eval = masked_full_sort
+
 for model_name in args.models.split(","):
     epoch_times.clear()
+    valid_trace.clear()
     cfg = {
         "data_path": args.data,
         "dataset": "ml100k-loo-full" if model_name == "SASRec" else "ml100k-loo",
@@ -89,6 +133,16 @@ for model_name in args.models.split(","):
     torch.set_num_threads(args.threads)
     dataset = create_dataset(config)
     train, valid, test = data_preparation(config, dataset)
+    seq_mask = None
+    if model_name == "SASRec" and args.seq_mask == "history":
+        uf, itf = dataset.uid_field, dataset.iid_field
+        items = {}
+        for u, i in zip(dataset.inter_feat[uf].tolist(), dataset.inter_feat[itf].tolist()):
+            items.setdefault(u, set()).add(i)
+        target = lambda d: dict(zip(d._dataset.inter_feat[uf].tolist(), d._dataset.inter_feat[itf].tolist()))
+        vt, tt = target(valid), target(test)
+        assert len(vt) == len(tt) == len(items), "one valid and one test target per user"
+        seq_mask = (uf, itf, items, vt, tt)
     model = get_model(config["model"])(config, train._dataset).to(config["device"])
     trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)
     t0 = time.perf_counter()
@@ -100,8 +154,10 @@ for model_name in args.models.split(","):
         "valid_ndcg@10": float(best_valid) if not isinstance(best_valid, dict) else None,
         "test_ndcg@10": float(res["ndcg@10"]), "test_hr@10": float(res["hit@10"]),
         "epochs_run": len(epoch_times), "mean_epoch_train_s": float(np.mean(epoch_times)) if epoch_times else 0.0,
-        "epoch_train_s": epoch_times[:], "fit_s": fit_s, "torch_threads": torch.get_num_threads(),
+        "epoch_train_s": epoch_times[:], "valid_ndcg@10_per_epoch": valid_trace[:], "fit_s": fit_s, "torch_threads": torch.get_num_threads(),
         "n_users": dataset.user_num - 1, "n_items": dataset.item_num - 1,
+        "eval_history_mask": ("history (patched)" if seq_mask is not None else
+                              ("none (RecBole sequential default)" if model_name == "SASRec" else "history (RecBole)")),
     }
     print(json.dumps(rec), flush=True)
     if args.out:

@@ -58,9 +58,14 @@ pub fn xavier_param(
     cols: usize,
     device: &Device,
 ) -> Param<Tensor<2>> {
+    Param::from_tensor(tensor(xavier_values(rng, rows, cols), [rows, cols], device))
+}
+
+/// Row-major values of a Xavier-uniform `[rows, cols]` matrix: `U(-a, a)`,
+/// `a = sqrt(6 / (rows + cols))`.
+pub fn xavier_values(rng: &mut ChaCha8Rng, rows: usize, cols: usize) -> Vec<f32> {
     let a = (6.0 / (rows + cols) as f64).sqrt() as f32;
-    let v = (0..rows * cols).map(|_| (rng.random::<f32>() * 2.0 - 1.0) * a).collect();
-    Param::from_tensor(tensor(v, [rows, cols], device))
+    (0..rows * cols).map(|_| (rng.random::<f32>() * 2.0 - 1.0) * a).collect()
 }
 
 /// A constant parameter.

@@ -30,11 +30,70 @@ pub struct TrainConfig {
     pub learning_rate: f64,
     /// Adam L2 weight decay (0 = none).
     pub weight_decay: f64,
-    /// Early stopping: stop after this many probes without improvement of the validation
-    /// metric (RecBole `stopping_step`).
+    /// Early stopping: probes without improvement of the validation metric before stopping
+    /// (RecBole `stopping_step`; see `stopping` for how it is counted).
     pub patience: usize,
     /// Probe validation every this many epochs.
     pub eval_every: usize,
+    /// What counts as an improvement and when to stop.
+    pub stopping: Stopping,
+}
+
+/// Early-stopping rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stopping {
+    /// RecBole 1.2.1 (`utils.early_stopping` on `calculate_valid_score`): the probe value is
+    /// rounded to 4 decimals (RecBole's `metric_decimal_place`), a value `>=` the best counts as
+    /// an improvement (the later state is kept), and training stops after MORE than `patience`
+    /// probes without one. Ties let a model cross a flat stretch of its validation curve: on
+    /// ML-100K LightGCN's curve is flat for ~10-15 epochs before it climbs
+    /// (benchmarks/crm/README.md, session 5).
+    Recbole,
+    /// Only a strictly larger (unrounded) value improves; ties keep the earlier state; stop
+    /// after `patience` probes without improvement.
+    Strict,
+}
+
+/// Early-stopping state over successive probe values (larger is better).
+#[derive(Clone, Debug)]
+pub struct EarlyStop {
+    rule: Stopping,
+    patience: usize,
+    best: Option<f64>,
+    since_best: usize,
+}
+
+impl EarlyStop {
+    /// Fresh state.
+    pub fn new(rule: Stopping, patience: usize) -> Self {
+        EarlyStop { rule, patience: patience.max(1), best: None, since_best: 0 }
+    }
+
+    /// Feed one probe value; returns `(improved, stop)`: whether this state becomes the kept
+    /// one, and whether training stops now.
+    pub fn observe(&mut self, v: f64) -> (bool, bool) {
+        let v = match self.rule {
+            Stopping::Recbole => (v * 1e4).round() / 1e4,
+            Stopping::Strict => v,
+        };
+        let improved = match (self.best, self.rule) {
+            (None, _) => true,
+            (Some(b), Stopping::Recbole) => v >= b,
+            (Some(b), Stopping::Strict) => v > b,
+        };
+        if improved {
+            self.best = Some(v);
+            self.since_best = 0;
+            return (true, false);
+        }
+        self.since_best += 1;
+        let stop = match self.rule {
+            Stopping::Recbole => self.since_best > self.patience,
+            Stopping::Strict => self.since_best >= self.patience,
+        };
+        (false, stop)
+    }
 }
 
 impl Default for TrainConfig {
@@ -48,6 +107,7 @@ impl Default for TrainConfig {
             weight_decay: 0.0,
             patience: 10,
             eval_every: 1,
+            stopping: Stopping::Recbole,
         }
     }
 }
@@ -73,8 +133,9 @@ pub trait Objective {
 
 /// Train `model` with `obj` under `cfg`; returns the frozen best state and the report.
 ///
-/// With a probe, the kept state is the one with the best validation value (ties keep the
-/// earlier epoch); without a probe, all `cfg.epochs` run and the last state is kept.
+/// With a probe, the kept state is the one with the best validation value under
+/// `cfg.stopping` (see [`Stopping`]); without a probe, all `cfg.epochs` run and the last state
+/// is kept.
 pub fn fit<O: Objective>(
     obj: &mut O,
     mut model: O::Model,
@@ -97,7 +158,7 @@ pub fn fit<O: Objective>(
     let mut drop_rng = ctx.seed.child("train/dropout").rng();
     let has_probe = ctx.probe.is_some();
     let mut best: Option<(usize, f64, O::Model)> = None;
-    let mut since_best = 0usize;
+    let mut early = EarlyStop::new(cfg.stopping, cfg.patience);
     let mut report = FitReport { device: device_name.to_string(), ..FitReport::default() };
     ctx.emit(FitEvent::Note(format!("{id}: training on {device_name}")));
     for epoch in 1..=cfg.epochs.max(1) {
@@ -138,13 +199,11 @@ pub fn fit<O: Objective>(
             let v = ctx.probe(&frozen).expect("probe present");
             log.probe_seconds = t1.elapsed().as_secs_f64();
             log.valid = Some(v);
-            if best.as_ref().is_none_or(|(_, bv, _)| v > *bv) {
+            let (improved, stop_now) = early.observe(v);
+            if improved {
                 best = Some((epoch, v, model.clone()));
-                since_best = 0;
-            } else {
-                since_best += 1;
-                stop = since_best >= cfg.patience.max(1);
             }
+            stop = stop_now;
         }
         ctx.emit(FitEvent::Epoch(log.clone()));
         report.epochs.push(log);
@@ -185,4 +244,57 @@ fn save_checkpoint<M: Module>(
     model.save_into(&mut store).map_err(|e| err(format!("{e:?}")))?;
     std::fs::rename(&tmp, &path).map_err(|e| err(e.to_string()))?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{EarlyStop, Stopping, TrainConfig};
+
+    /// Feed `values`; return (kept epoch, epochs seen before stopping) with 1-based epochs.
+    fn run(rule: Stopping, patience: usize, values: &[f64]) -> (usize, usize) {
+        let mut es = EarlyStop::new(rule, patience);
+        let mut kept = 0;
+        for (e, &v) in values.iter().enumerate() {
+            let (improved, stop) = es.observe(v);
+            if improved {
+                kept = e + 1;
+            }
+            if stop {
+                return (kept, e + 1);
+            }
+        }
+        (kept, values.len())
+    }
+
+    #[test]
+    fn recbole_rule_rounds_counts_ties_and_stops_after_more_than_patience() {
+        // 0.04399 rounds to 0.0440 = the best so far: a tie, so RecBole keeps the later state
+        // and resets the count; under the strict rule it is below the best and the run stops.
+        let v = [0.0440, 0.0431, 0.04399, 0.0432, 0.0433, 0.0430];
+        assert_eq!(run(Stopping::Recbole, 2, &v), (3, 6));
+        assert_eq!(run(Stopping::Strict, 2, &v), (1, 3));
+        // Without ties: RecBole stops one probe later than the strict rule (`>` vs `>=`).
+        let w = [0.05, 0.04, 0.03, 0.02, 0.01];
+        assert_eq!(run(Stopping::Recbole, 2, &w), (1, 4));
+        assert_eq!(run(Stopping::Strict, 2, &w), (1, 3));
+        // Sub-1e-4 gains do not count under RecBole's rounding; they do under the strict rule.
+        let x = [0.10001, 0.10002, 0.10003, 0.09, 0.09];
+        assert_eq!(run(Stopping::Recbole, 1, &x), (3, 5));
+        assert_eq!(run(Stopping::Strict, 1, &x), (3, 4));
+        assert_eq!(run(Stopping::Recbole, 1, &[0.1, 0.10004, 0.0]), (2, 3));
+        assert_eq!(run(Stopping::Recbole, 1, &[0.1, 0.10006]), (2, 2));
+    }
+
+    #[test]
+    fn the_default_rule_is_recboles_and_parses_by_name() {
+        assert_eq!(TrainConfig::default().stopping, Stopping::Recbole);
+        let c: TrainConfig =
+            serde_json::from_value(serde_json::json!({"stopping": "strict"})).unwrap();
+        assert_eq!(c.stopping, Stopping::Strict);
+        assert_eq!(c.patience, 10);
+        assert!(
+            serde_json::from_value::<TrainConfig>(serde_json::json!({"stopping": "loose"}))
+                .is_err()
+        );
+    }
 }

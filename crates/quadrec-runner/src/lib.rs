@@ -62,6 +62,22 @@ pub fn shard_of(job_key: &str, n: usize) -> usize {
     (u64::from_str_radix(&h[..16], 16).expect("hex digest") % n as u64) as usize
 }
 
+/// Run `f`, turning a panic into an error that carries the panic message, so that one job's
+/// panic is recorded as its failed cells and the run goes on.
+pub fn catch_panic<T>(f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "non-string panic payload".to_string());
+            Err(anyhow::anyhow!("panicked: {msg}"))
+        }
+    }
+}
+
 /// Run a suite into `out` (created if needed), skipping finished cells.
 pub fn run_suite(suite: &Suite, out: &Path, opts: &RunOptions) -> anyhow::Result<RunSummary> {
     let registry = registry::all();
@@ -150,36 +166,40 @@ pub fn run_suite(suite: &Suite, out: &Path, opts: &RunOptions) -> anyhow::Result
                     let started = env::now_utc();
                     env::reset_peak_rss();
                     tracing::info!(job = %job_key, "start");
-                    let result = tune(entry, spec, &prepared, suite, seed, |msg| {
-                        tracing::debug!("{msg}");
-                        cell_bar.set_message(msg.to_string());
-                    })
-                    .and_then(|tuned| {
-                        let dir = store.dir().to_path_buf();
-                        evaluate_views(
-                            &tuned,
-                            entry,
-                            spec,
-                            &prepared,
-                            &views,
-                            &provenance,
-                            suite,
-                            seed,
-                            &cells,
-                            &started,
-                            &mut |view, k, n| {
-                                if cell_bar.length() != Some(n as u64) {
-                                    cell_bar.set_length(n as u64);
-                                    cell_bar.set_message(format!("test {view}"));
-                                }
-                                cell_bar.set_position(k as u64);
-                            },
-                            |cell, rep| {
-                                let rel = format!("cells/{cell}/per_user.parquet");
-                                rep.write_parquet(&dir.join(&rel))?;
-                                Ok(rel)
-                            },
-                        )
+                    // A panic inside a method (e.g. a backend assertion) fails this job's cells
+                    // like an error does, instead of killing the run (and every resume of it).
+                    let result = catch_panic(|| {
+                        tune(entry, spec, &prepared, suite, seed, |msg| {
+                            tracing::debug!("{msg}");
+                            cell_bar.set_message(msg.to_string());
+                        })
+                        .and_then(|tuned| {
+                            let dir = store.dir().to_path_buf();
+                            evaluate_views(
+                                &tuned,
+                                entry,
+                                spec,
+                                &prepared,
+                                &views,
+                                &provenance,
+                                suite,
+                                seed,
+                                &cells,
+                                &started,
+                                &mut |view, k, n| {
+                                    if cell_bar.length() != Some(n as u64) {
+                                        cell_bar.set_length(n as u64);
+                                        cell_bar.set_message(format!("test {view}"));
+                                    }
+                                    cell_bar.set_position(k as u64);
+                                },
+                                |cell, rep| {
+                                    let rel = format!("cells/{cell}/per_user.parquet");
+                                    rep.write_parquet(&dir.join(&rel))?;
+                                    Ok(rel)
+                                },
+                            )
+                        })
                     });
                     match result {
                         Ok(records) => {

@@ -374,3 +374,16 @@ fn diagnostics_are_recorded_per_view_after_a_reset() {
     // digit of other fields.)
     assert_eq!(back.diagnostics, recs[2].diagnostics);
 }
+
+#[test]
+fn a_panicking_job_becomes_an_error_with_its_message() {
+    let ok: anyhow::Result<u32> = crate::catch_panic(|| Ok(7));
+    assert_eq!(ok.unwrap(), 7);
+    let err: anyhow::Result<u32> = crate::catch_panic(|| Err(anyhow::anyhow!("plain error")));
+    assert_eq!(format!("{:#}", err.unwrap_err()), "plain error");
+    let lit: anyhow::Result<u32> = crate::catch_panic(|| panic!("backend assertion"));
+    assert_eq!(format!("{:#}", lit.unwrap_err()), "panicked: backend assertion");
+    let n = 3;
+    let fmt: anyhow::Result<u32> = crate::catch_panic(|| panic!("index {n} out of range"));
+    assert_eq!(format!("{:#}", fmt.unwrap_err()), "panicked: index 3 out of range");
+}

@@ -131,7 +131,7 @@ impl Default for TigerParams {
                 learning_rate: 1e-3,
                 weight_decay: 0.0,
                 patience: 5,
-                eval_every: 1,
+                ..TrainConfig::default()
             },
         }
     }

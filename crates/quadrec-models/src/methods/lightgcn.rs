@@ -3,13 +3,17 @@
 //! Paper: He et al., "LightGCN: Simplifying and Powering Graph Convolution Network for
 //! Recommendation", SIGIR 2020. Survey: scoring/ranking stage, top-N ranking task,
 //! conventional (graph). Recipe: RecBole 1.2.1 `LightGCN` defaults: embedding 64, 2 layers,
-//! reg_weight 1e-5 (L2 on the batch's layer-0 embeddings, divided by the batch size), BPR loss
-//! with one uniformly sampled unseen negative, Adam lr 1e-3, batch 2048, Xavier-uniform init.
+//! reg_weight 1e-5 on RecBole's `EmbLoss` with `require_pow = False` (the sum of the UNSQUARED
+//! Frobenius norms of the batch's layer-0 user, positive and negative embeddings, divided by the
+//! batch size), BPR loss with one uniformly sampled unseen negative, Adam lr 1e-3, batch 2048,
+//! Xavier-uniform init of the user and item tables separately (bounds `sqrt(6 / (rows + d))`
+//! per table, as `nn.Embedding` + `xavier_uniform_`; RecBole's tables carry one padding row
+//! more, which changes the bounds by < 0.1%).
 //! `E_{k+1} = D^-1/2 A D^-1/2 E_k` on the user-item bipartite graph (binary train matrix),
 //! final embedding = mean of layers 0..K. Propagation is a gather + scatter-add over the edge
 //! list (Burn has no sparse matmul). Difference from RecBole: none intended.
 
-use crate::common::{int_tensor, sample_negative, seen_sets, tensor, xavier_param};
+use crate::common::{int_tensor, sample_negative, seen_sets, tensor, xavier_values};
 use crate::train::{Objective, TrainConfig, fit};
 use burn::module::{Module, Param};
 use burn::tensor::activation::log_sigmoid;
@@ -208,10 +212,9 @@ impl Objective for LightGcnObjective {
             - (eu * all.select(0, ij.clone())).sum_dim(1);
         let bpr = log_sigmoid(s).mean().neg();
         let ego = m.ego.val();
-        let reg = (ego.clone().select(0, iu).powf_scalar(2.0).sum()
-            + ego.clone().select(0, ii).powf_scalar(2.0).sum()
-            + ego.select(0, ij).powf_scalar(2.0).sum())
-        .div_scalar(b as f64);
+        // RecBole `EmbLoss(require_pow=False)`: ||E_u||_F + ||E_i||_F + ||E_j||_F over the batch.
+        let norm = |idx: Tensor<1, Int>| ego.clone().select(0, idx).powf_scalar(2.0).sum().sqrt();
+        let reg = (norm(iu) + norm(ii) + norm(ij)).div_scalar(b as f64);
         bpr + reg.mul_scalar(self.p.reg_weight)
     }
     fn freeze(&self, m: &LightGcnModel) -> Result<LightGcnScorer, MethodError> {
@@ -242,8 +245,11 @@ impl Method for LightGcn {
         let (kind, device, infer) = crate::devices(ID)?;
         let (nu, ni) = (train.n_users() as usize, train.n_items() as usize);
         let mut rng = ctx.seed.child("lightgcn/init").rng();
-        let model =
-            LightGcnModel { ego: xavier_param(&mut rng, nu + ni, self.p.embedding_size, &device) };
+        // One Xavier bound per table (users, items), stacked into the ego matrix.
+        let d = self.p.embedding_size;
+        let mut ego = xavier_values(&mut rng, nu, d);
+        ego.extend(xavier_values(&mut rng, ni, d));
+        let model = LightGcnModel { ego: Param::from_tensor(tensor(ego, [nu + ni, d], &device)) };
         let seen = seen_sets(train);
         let graph = Graph::new(&seen, nu, ni);
         let mut obj = LightGcnObjective {
