@@ -46,9 +46,13 @@ pub fn cell_id(
     provenance: &Provenance,
     seed: u64,
     suite: &Suite,
+    resolved: &[Value],
     code: &str,
 ) -> String {
     let trials_json = serde_json::to_string(trials).expect("params serialise");
+    // The fully resolved params of every trial (defaults included): a changed default moves
+    // the id even in a build whose code version does not change (an uncommitted tree).
+    let resolved_json = serde_json::to_string(resolved).expect("params serialise");
     let params_json = serde_json::to_string(&spec.params).expect("params serialise");
     let mut f = Fingerprint::new()
         .part("dataset", &p.dataset_hash)
@@ -56,7 +60,8 @@ pub fn cell_id(
         .part("view", &v.hash)
         .part("method", spec.key())
         .part("params", params_json)
-        .part("trials", trials_json);
+        .part("trials", trials_json)
+        .part("resolved", resolved_json);
     // Only methods with prompts or pretrained weights add these parts, so the ids of
     // conventional methods do not move when the field was introduced.
     if !provenance.prompt_hashes.is_empty() || !provenance.weight_hashes.is_empty() {
@@ -71,6 +76,18 @@ pub fn cell_id(
         .part("code", code)
         .finish()[..20]
         .to_string()
+}
+
+/// The resolved params (registry defaults < suite params < grid point) of every trial of `spec`.
+pub fn resolved_trials(entry: &MethodEntry, spec: &MethodSpec) -> anyhow::Result<Vec<Value>> {
+    spec.trials()
+        .iter()
+        .map(|point| {
+            let layers: [(&str, &Value); 2] =
+                [("suite params", &spec.params), ("suite grid", point)];
+            Ok(quadrec_method::merge_params(entry.id, &(entry.default_params)(), &layers)?)
+        })
+        .collect()
 }
 
 /// Prompt and weight hashes of every trial of `spec` (their union), from unfitted builds.

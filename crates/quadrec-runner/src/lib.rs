@@ -142,6 +142,7 @@ pub fn run_suite(suite: &Suite, out: &Path, opts: &RunOptions) -> anyhow::Result
                     continue;
                 }
                 let provenance = provenance_of(entry, spec)?;
+                let resolved = exec::resolved_trials(entry, spec)?;
                 for &seed in &suite.seeds {
                     let job_key = format!("{}/{}/{}/{}", ds.id, proto.split, spec.key(), seed);
                     if let Some((i, n)) = opts.shard
@@ -155,7 +156,17 @@ pub fn run_suite(suite: &Suite, out: &Path, opts: &RunOptions) -> anyhow::Result
                         .iter()
                         .map(|&i| {
                             let v = &prepared.views[i];
-                            cell_id(&prepared, v, spec, &trials, &provenance, seed, suite, &code)
+                            cell_id(
+                                &prepared,
+                                v,
+                                spec,
+                                &trials,
+                                &provenance,
+                                seed,
+                                suite,
+                                &resolved,
+                                &code,
+                            )
                         })
                         .collect();
                     if cells.iter().all(|c| store.is_done(c)) {

@@ -10,8 +10,9 @@
 //! per table, as `nn.Embedding` + `xavier_uniform_`; RecBole's tables carry one padding row
 //! more, which changes the bounds by < 0.1%).
 //! `E_{k+1} = D^-1/2 A D^-1/2 E_k` on the user-item bipartite graph (binary train matrix),
-//! final embedding = mean of layers 0..K. Propagation is a gather + scatter-add over the edge
-//! list (Burn has no sparse matmul). Difference from RecBole: none intended.
+//! final embedding = mean of layers 0..K. Propagation is a dense `[n, n]` matmul for graphs of
+//! up to 4,096 nodes and a gather + scatter-add over the edge list above that (Burn has no
+//! sparse matmul); both compute the same `A_hat E` (tested). Difference from RecBole: none intended.
 
 use crate::common::{int_tensor, sample_negative, seen_sets, tensor, xavier_values};
 use crate::train::{Objective, TrainConfig, fit};
@@ -90,21 +91,41 @@ impl Graph {
     }
 }
 
+/// Graphs with at most this many nodes propagate as a dense `[n, n]` matmul (ML-100K: 2,625
+/// nodes, a 27.6 MB matrix): one GEMM per layer and its transpose in the backward pass are
+/// several times faster on Burn's CPU backend than the gather / scatter-add pair over ~200K
+/// edges, whose backward is another scatter and gather. Larger graphs use the edge list.
+const DENSE_MAX_NODES: usize = 4096;
+
 struct GraphTensors {
     src: Tensor<1, Int>,
     dst: Tensor<1, Int>,
     w: Tensor<2>,
     nnz: usize,
+    /// `A_hat` as `[n, n]` (row = destination) when `n <= DENSE_MAX_NODES`.
+    dense: Option<Tensor<2>>,
 }
 
 impl GraphTensors {
-    fn new(g: &Graph, device: &Device) -> Self {
+    fn new(g: &Graph, n: usize, device: &Device) -> Self {
+        Self::with_dense_limit(g, n, DENSE_MAX_NODES, device)
+    }
+
+    fn with_dense_limit(g: &Graph, n: usize, dense_max: usize, device: &Device) -> Self {
         let nnz = g.src.len();
+        let dense = (n <= dense_max).then(|| {
+            let mut a = vec![0f32; n * n];
+            for ((&s, &d), &w) in g.src.iter().zip(&g.dst).zip(&g.w) {
+                a[d as usize * n + s as usize] += w;
+            }
+            tensor(a, [n, n], device)
+        });
         GraphTensors {
             src: int_tensor(g.src.clone(), [nnz], device),
             dst: int_tensor(g.dst.clone(), [nnz], device),
             w: tensor(g.w.clone(), [nnz, 1], device),
             nnz,
+            dense,
         }
     }
 }
@@ -117,6 +138,11 @@ fn propagate(ego: Tensor<2>, g: &GraphTensors, layers: usize) -> Tensor<2> {
     for _ in 0..layers {
         if g.nnz == 0 {
             break;
+        }
+        if let Some(a) = &g.dense {
+            e = a.clone().matmul(e);
+            acc = acc + e.clone();
+            continue;
         }
         let msg = e.clone().select(0, g.src.clone()) * g.w.clone(); // [nnz, d]
         e = Tensor::<2>::zeros([n, d], &msg.device()).select_assign(
@@ -219,7 +245,7 @@ impl Objective for LightGcnObjective {
     }
     fn freeze(&self, m: &LightGcnModel) -> Result<LightGcnScorer, MethodError> {
         let ego = m.valid().ego.val().to_device(&self.infer);
-        let g = GraphTensors::new(&self.graph, &self.infer);
+        let g = GraphTensors::new(&self.graph, self.n_users + self.n_items, &self.infer);
         let all = propagate(ego, &g, self.p.n_layers);
         let d = all.dims()[1];
         let (nu, ni) = (self.n_users, self.n_items);
@@ -255,7 +281,7 @@ impl Method for LightGcn {
         let mut obj = LightGcnObjective {
             p: self.p.clone(),
             pairs: train.interactions().iter().map(|r| (r.user, r.item)).collect(),
-            g_train: GraphTensors::new(&graph, &device),
+            g_train: GraphTensors::new(&graph, nu + ni, &device),
             graph,
             seen,
             n_users: nu,
@@ -279,4 +305,32 @@ pub fn build(v: &serde_json::Value) -> Result<Box<dyn Method>, ParamsError> {
 /// Smoke params.
 pub fn smoke() -> serde_json::Value {
     serde_json::json!({"embedding_size": 16, "train": {"epochs": 20, "batch_size": 256, "learning_rate": 0.01, "patience": 5}})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Graph, GraphTensors, propagate};
+    use crate::common::tensor;
+
+    #[test]
+    fn dense_and_edge_list_propagation_agree() {
+        let device = crate::device::device(crate::device::BackendKind::Flex);
+        // 3 users, 4 items; user 2 has no items (zero rows stay zero on both paths).
+        let seen = vec![vec![0, 1, 3], vec![1, 2], vec![]];
+        let g = Graph::new(&seen, 3, 4);
+        let n = 7;
+        let e: Vec<f32> = (0..n * 3).map(|k| ((k * 7 % 11) as f32 - 5.0) / 10.0).collect();
+        let ego = tensor(e, [n, 3], &device);
+        let dense = GraphTensors::with_dense_limit(&g, n, n, &device);
+        let sparse = GraphTensors::with_dense_limit(&g, n, 0, &device);
+        assert!(dense.dense.is_some() && sparse.dense.is_none());
+        let a = propagate(ego.clone(), &dense, 2).into_data().try_to_vec::<f32>().unwrap();
+        let b = propagate(ego, &sparse, 2).into_data().try_to_vec::<f32>().unwrap();
+        assert_eq!(a.len(), 21);
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() < 1e-6, "{x} vs {y}");
+        }
+        // User 2 has no edges: its layers 1..2 are zero, so its final row is ego / 3.
+        assert!((a[6] - (6.0 * 7.0 % 11.0 - 5.0) / 10.0 / 3.0).abs() < 1e-6);
+    }
 }
