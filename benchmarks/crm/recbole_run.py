@@ -44,6 +44,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--models", default="Pop,BPR,SASRec")
 ap.add_argument("--threads", type=int, default=2)
 ap.add_argument("--epochs", default="", help="per-model epoch caps, e.g. SASRec=3,BPR=300")
+ap.add_argument("--stopping-step", default="", help="per-model stopping_step, e.g. LightGCN=50 (default 10)")
 ap.add_argument("--seed", type=int, default=2026)
 ap.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "recbole_data"))
 ap.add_argument("--out", default="")
@@ -61,6 +62,7 @@ import recbole.trainer.trainer as rt
 torch.autograd.set_detect_anomaly(False)
 
 caps = dict(kv.split("=") for kv in args.epochs.split(",") if kv)
+patience = dict(kv.split("=") for kv in args.stopping_step.split(",") if kv)
 epoch_times = []
 orig = rt.Trainer._train_epoch
 def timed(self, *a, **k):
@@ -114,7 +116,7 @@ for model_name in args.models.split(","):
         "eval_args": {"order": "TO", "mode": "full", "group_by": "user"},
         "metrics": ["NDCG", "Hit"], "topk": [10], "valid_metric": "NDCG@10",
         "train_batch_size": 2048, "eval_batch_size": 4096,
-        "learning_rate": 0.001, "stopping_step": 10, "epochs": int(caps.get(model_name, 300)),
+        "learning_rate": 0.001, "stopping_step": int(patience.get(model_name, 10)), "epochs": int(caps.get(model_name, 300)),
         "seed": args.seed, "reproducibility": True, "device": "cpu", "use_gpu": False,
         "show_progress": False, "checkpoint_dir": "/tmp/recbole_ckpt",
         "MAX_ITEM_LIST_LENGTH": 50,
@@ -151,6 +153,7 @@ for model_name in args.models.split(","):
     res = trainer.evaluate(test, load_best_model=True, show_progress=False)
     rec = {
         "tool": "recbole-1.2.1", "method": model_name, "seed": args.seed,
+        "stopping_step": config["stopping_step"],
         "valid_ndcg@10": float(best_valid) if not isinstance(best_valid, dict) else None,
         "test_ndcg@10": float(res["ndcg@10"]), "test_hr@10": float(res["hit@10"]),
         "epochs_run": len(epoch_times), "mean_epoch_train_s": float(np.mean(epoch_times)) if epoch_times else 0.0,
