@@ -104,13 +104,12 @@ impl Graph {
 /// edges, whose backward is another scatter and gather. Larger graphs use the edge list.
 const DENSE_MAX_NODES: usize = 4096;
 
-struct GraphTensors {
-    src: Tensor<1, Int>,
-    dst: Tensor<1, Int>,
-    w: Tensor<2>,
-    nnz: usize,
-    /// `A_hat` as `[n, n]` (row = destination) when `n <= DENSE_MAX_NODES`.
-    dense: Option<Tensor<2>>,
+/// `A_hat` on a device, in the form `propagate` uses.
+enum GraphTensors {
+    /// `[n, n]`, row = destination (graphs of at most `DENSE_MAX_NODES` nodes).
+    Dense(Tensor<2>),
+    /// Edge list: source and destination node per edge, weights `[nnz, 1]`.
+    Edges { src: Tensor<1, Int>, dst: Tensor<1, Int>, w: Tensor<2> },
 }
 
 impl GraphTensors {
@@ -120,19 +119,17 @@ impl GraphTensors {
 
     fn with_dense_limit(g: &Graph, n: usize, dense_max: usize, device: &Device) -> Self {
         let nnz = g.src.len();
-        let dense = (n <= dense_max).then(|| {
+        if n <= dense_max {
             let mut a = vec![0f32; n * n];
             for ((&s, &d), &w) in g.src.iter().zip(&g.dst).zip(&g.w) {
                 a[d as usize * n + s as usize] += w;
             }
-            tensor(a, [n, n], device)
-        });
-        GraphTensors {
+            return GraphTensors::Dense(tensor(a, [n, n], device));
+        }
+        GraphTensors::Edges {
             src: int_tensor(g.src.clone(), [nnz], device),
             dst: int_tensor(g.dst.clone(), [nnz], device),
             w: tensor(g.w.clone(), [nnz, 1], device),
-            nnz,
-            dense,
         }
     }
 }
@@ -143,21 +140,20 @@ fn propagate(ego: Tensor<2>, g: &GraphTensors, layers: usize) -> Tensor<2> {
     let mut acc = ego.clone();
     let mut e = ego;
     for _ in 0..layers {
-        if g.nnz == 0 {
-            break;
-        }
-        if let Some(a) = &g.dense {
-            e = a.clone().matmul(e);
-            acc = acc + e.clone();
-            continue;
-        }
-        let msg = e.clone().select(0, g.src.clone()) * g.w.clone(); // [nnz, d]
-        e = Tensor::<2>::zeros([n, d], &msg.device()).select_assign(
-            0,
-            g.dst.clone(),
-            msg,
-            IndexingUpdateOp::Add,
-        );
+        e = match g {
+            GraphTensors::Dense(a) => a.clone().matmul(e),
+            // No edges: every later layer is zero.
+            GraphTensors::Edges { src, .. } if src.dims()[0] == 0 => break,
+            GraphTensors::Edges { src, dst, w } => {
+                let msg = e.select(0, src.clone()) * w.clone(); // [nnz, d]
+                Tensor::<2>::zeros([n, d], &msg.device()).select_assign(
+                    0,
+                    dst.clone(),
+                    msg,
+                    IndexingUpdateOp::Add,
+                )
+            }
+        };
         acc = acc + e.clone();
     }
     acc.div_scalar((layers + 1) as f64)
@@ -196,8 +192,10 @@ struct LightGcnObjective {
     p: LightGcnParams,
     pairs: Vec<(u32, u32)>,
     seen: Vec<Vec<u32>>,
-    graph: Graph,
+    /// `A_hat` on the training device (autodiff) and on the inference device (probes, final
+    /// scorer), each built once.
     g_train: GraphTensors,
+    g_infer: GraphTensors,
     n_users: usize,
     n_items: usize,
     device: Device,
@@ -252,8 +250,7 @@ impl Objective for LightGcnObjective {
     }
     fn freeze(&self, m: &LightGcnModel) -> Result<LightGcnScorer, MethodError> {
         let ego = m.valid().ego.val().to_device(&self.infer);
-        let g = GraphTensors::new(&self.graph, self.n_users + self.n_items, &self.infer);
-        let all = propagate(ego, &g, self.p.n_layers);
+        let all = propagate(ego, &self.g_infer, self.p.n_layers);
         let d = all.dims()[1];
         let (nu, ni) = (self.n_users, self.n_items);
         Ok(LightGcnScorer {
@@ -289,7 +286,7 @@ impl Method for LightGcn {
             p: self.p.clone(),
             pairs: train.interactions().iter().map(|r| (r.user, r.item)).collect(),
             g_train: GraphTensors::new(&graph, nu + ni, &device),
-            graph,
+            g_infer: GraphTensors::new(&graph, nu + ni, &infer),
             seen,
             n_users: nu,
             n_items: ni,
@@ -330,7 +327,8 @@ mod tests {
         let ego = tensor(e, [n, 3], &device);
         let dense = GraphTensors::with_dense_limit(&g, n, n, &device);
         let sparse = GraphTensors::with_dense_limit(&g, n, 0, &device);
-        assert!(dense.dense.is_some() && sparse.dense.is_none());
+        assert!(matches!(dense, GraphTensors::Dense(_)));
+        assert!(matches!(sparse, GraphTensors::Edges { .. }));
         let a = propagate(ego.clone(), &dense, 2).into_data().try_to_vec::<f32>().unwrap();
         let b = propagate(ego, &sparse, 2).into_data().try_to_vec::<f32>().unwrap();
         assert_eq!(a.len(), 21);
