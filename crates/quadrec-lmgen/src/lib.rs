@@ -103,6 +103,25 @@ mod registry_tests {
         assert_eq!(ids, ["bigrec-zs", "bigrec", "bigrec-constrained", "llmrank", "p5"]);
     }
 
+    /// The zero-shot generators read the seed nowhere (frozen weights, greedy or beam decoding,
+    /// fixed prompts): two fits with different seeds give bit-identical scores. This is what
+    /// lets full.toml run them on one seed (`seeds = [0]`) instead of three identical times.
+    #[test]
+    fn zero_shot_generators_do_not_depend_on_the_seed() {
+        use crate::testdata::{fit, query, train};
+        let train = train();
+        for id in ["bigrec-zs", "bigrec-constrained"] {
+            let e = quadrec_method::find_entry(super::GENERATION_TABLE, id).unwrap();
+            let scores = |seed: u64| {
+                let m = fit(e, serde_json::json!({}), seed);
+                let mut full = vec![0f32; train.n_items() as usize];
+                m.score_full(&[query(&train, 0)], &mut full).unwrap();
+                full.iter().map(|x| x.to_bits()).collect::<Vec<u32>>()
+            };
+            assert_eq!(scores(1), scores(2), "{id}: scores depend on the seed");
+        }
+    }
+
     #[test]
     fn provenance_names_templates_and_weights_before_fit() {
         for e in super::GENERATION_TABLE {

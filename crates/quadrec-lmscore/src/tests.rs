@@ -282,6 +282,25 @@ fn likelihood_and_two_tower_score_every_item() {
     }
 }
 
+/// The frozen scorers read the seed nowhere (fixed prompts, no sampled inputs): fits with
+/// different seeds give bit-identical scores, which is what lets full.toml run them on one
+/// seed (`seeds = [0]`) instead of three identical times.
+#[test]
+fn frozen_scorers_do_not_depend_on_the_seed() {
+    let train = tiny();
+    let q = UserQuery { user: 0, history: train.user_items(0) };
+    for id in ["tallrec-zs", "rella-zs", "likelihood", "twotower-zs"] {
+        let e = find_entry(SCORING_TABLE, id).unwrap();
+        let scores = |seed: u64| {
+            let m = fit(e, &train, seed, serde_json::json!({}));
+            let mut out = [0f32; 4];
+            m.score_items(&q, &[1, 5, 9, 11], &mut out).unwrap();
+            out.map(f32::to_bits)
+        };
+        assert_eq!(scores(1), scores(2), "{id}: scores depend on the seed");
+    }
+}
+
 #[test]
 fn kshot_crm_trains_the_crm_on_the_same_rows() {
     let train = tiny();

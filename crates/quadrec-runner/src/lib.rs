@@ -89,8 +89,9 @@ pub fn run_suite(suite: &Suite, out: &Path, opts: &RunOptions) -> anyhow::Result
     )?;
     let code = env::code_version();
     let mut summary = RunSummary { dir: out.to_path_buf(), ..Default::default() };
-    let n_jobs =
-        suite.datasets.len() * suite.protocols.len() * suite.methods.len() * suite.seeds.len();
+    let n_jobs = suite.datasets.len()
+        * suite.protocols.len()
+        * suite.methods.iter().map(|m| m.seeds_in(suite).len()).sum::<usize>();
     // Two bars: the overall one (jobs) and the current cell's (users scored in the view being
     // evaluated; training epochs are reported in its message).
     let multi = MultiProgress::new();
@@ -143,7 +144,7 @@ pub fn run_suite(suite: &Suite, out: &Path, opts: &RunOptions) -> anyhow::Result
                 }
                 let provenance = provenance_of(entry, spec)?;
                 let resolved = exec::resolved_trials(entry, spec)?;
-                for &seed in &suite.seeds {
+                for &seed in spec.seeds_in(suite) {
                     let job_key = format!("{}/{}/{}/{}", ds.id, proto.split, spec.key(), seed);
                     if let Some((i, n)) = opts.shard
                         && shard_of(&job_key, n) != i

@@ -24,6 +24,10 @@
 //! params = { recipe = "ce" }
 //! grid = { lr = [0.001, 0.0005] }       # searched on VALIDATION
 //! budget = 2                            # trials (grid points, or random draws if smaller)
+//!
+//! [[method]]
+//! id = "tallrec-zs"
+//! seeds = [0]                           # seed-invariant (frozen LM): one seed, not the suite's
 //! ```
 
 use quadrec_method::{MethodEntry, find_entry, suggest};
@@ -253,6 +257,11 @@ pub struct MethodSpec {
     /// (its validation-stage counterpart on the same users).
     #[serde(default)]
     pub views: Vec<String>,
+    /// Seeds of this method (empty = the suite's `seeds`). A method whose results do not depend
+    /// on the seed (a frozen model scoring fixed prompts) needs only one: running it three
+    /// times would spend hours on identical numbers. The leaderboard's Seeds column shows it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seeds: Vec<u64>,
 }
 
 fn empty_table() -> Value {
@@ -260,6 +269,11 @@ fn empty_table() -> Value {
 }
 
 impl MethodSpec {
+    /// The seeds this method runs with: its own `seeds` if given, else the suite's.
+    pub fn seeds_in<'a>(&'a self, suite: &'a Suite) -> &'a [u64] {
+        if self.seeds.is_empty() { &suite.seeds } else { &self.seeds }
+    }
+
     /// The label used in cell ids and tables: `id` or `id:label`.
     pub fn key(&self) -> String {
         if self.label.is_empty() { self.id.clone() } else { format!("{}:{}", self.id, self.label) }
@@ -319,7 +333,7 @@ const PROTOCOL_KEYS: &[&str] = &[
     "hard_retriever",
     "pointwise_threshold",
 ];
-const METHOD_KEYS: &[&str] = &["id", "label", "params", "grid", "budget", "views"];
+const METHOD_KEYS: &[&str] = &["id", "label", "params", "grid", "budget", "views", "seeds"];
 
 fn check_keys(path: &Path, table: &str, v: &toml::Value, valid: &[&str]) -> Result<(), SuiteError> {
     if let Some(t) = v.as_table() {
@@ -365,6 +379,11 @@ pub fn load_suite(path: &Path, registry: &[MethodEntry]) -> Result<Suite, SuiteE
     parse_suite(path, &text, registry)
 }
 
+fn first_duplicate(seeds: &[u64]) -> Option<u64> {
+    let mut seen = std::collections::BTreeSet::new();
+    seeds.iter().copied().find(|s| !seen.insert(*s))
+}
+
 fn invalid(path: &Path, table: String, message: String) -> SuiteError {
     SuiteError::Invalid { path: path.into(), table, message }
 }
@@ -379,6 +398,18 @@ fn validate(path: &Path, s: &Suite, registry: &[MethodEntry]) -> Result<(), Suit
     }
     if s.seeds.is_empty() {
         return Err(invalid(path, "seeds".into(), "at least one seed is needed".into()));
+    }
+    if let Some(dup) = first_duplicate(&s.seeds) {
+        return Err(invalid(path, "seeds".into(), format!("seed {dup} is listed twice")));
+    }
+    for (i, m) in s.methods.iter().enumerate() {
+        if let Some(dup) = first_duplicate(&m.seeds) {
+            return Err(invalid(
+                path,
+                format!("[[method]] #{} ({})", i + 1, m.key()),
+                format!("seed {dup} is listed twice in `seeds`"),
+            ));
+        }
     }
     for m in s.ranking_metrics.iter().chain(&s.pointwise_metrics).chain([&s.select_by]) {
         quadrec_eval::parse_metric(m)
@@ -493,6 +524,7 @@ mod tests {
             grid: grid.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
             budget,
             views: vec![],
+            seeds: vec![],
         }
     }
 
@@ -535,6 +567,25 @@ mod tests {
                 && err.contains("did you mean `seeds`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_method_may_run_on_fewer_seeds_than_the_suite() {
+        let reg = crate::registry::all();
+        let head = "name = 'x'\nseeds = [0, 1, 2]\n[[dataset]]\nid='fixture:tiny'\n[[protocol]]\nsplit='loo'\n";
+        let text = format!("{head}[[method]]\nid='pop'\nseeds=[0]\n[[method]]\nid='random'\n");
+        let s = parse_suite(Path::new("s.toml"), &text, &reg).unwrap();
+        assert_eq!(s.methods[0].seeds_in(&s), &[0]);
+        assert_eq!(s.methods[1].seeds_in(&s), &[0, 1, 2]);
+        // The override survives the suite.json round trip that `verify` reads back; a method
+        // without one serialises exactly as before the field existed.
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(json.matches("\"seeds\"").count(), 2, "{json}");
+        let back: Suite = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s);
+        let text = format!("{head}[[method]]\nid='pop'\nseeds=[0, 0]\n");
+        let err = parse_suite(Path::new("s.toml"), &text, &reg).unwrap_err().to_string();
+        assert!(err.contains("[[method]] #1 (pop)") && err.contains("seed 0 is listed twice"), "{err}");
     }
 
     #[test]

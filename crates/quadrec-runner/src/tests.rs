@@ -123,6 +123,27 @@ grid = {{ k = [5, 20] }}
 }
 
 #[test]
+fn a_method_with_its_own_seeds_runs_only_those() {
+    let out = tempfile::tempdir().unwrap();
+    let text = format!(
+        "name = 's'\nseeds = [0, 1]\nbootstrap = 20\n[[dataset]]\nid = 'recbole:{}'\n[[protocol]]\nsplit = 'loo'\nviews = ['full']\n[[method]]\nid = 'pop'\nseeds = [1]\n[[method]]\nid = 'random'\n",
+        fixture().display()
+    );
+    let suite = parse_suite(Path::new("s.toml"), &text, &registry::all()).unwrap();
+    let s = run_suite(&suite, out.path(), &RunOptions::default()).unwrap();
+    assert_eq!((s.jobs, s.ok, s.failed), (3, 3, 0));
+    let recs =
+        crate::store::read_records(&out.path().join(crate::store::RunStore::RECORDS)).unwrap();
+    let seeds = |id: &str| {
+        let mut v: Vec<u64> = recs.values().filter(|r| r.method.id == id).map(|r| r.seed).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(seeds("pop"), [1]);
+    assert_eq!(seeds("random"), [0, 1]);
+}
+
+#[test]
 fn export_writes_the_evaluated_rows_and_lists_and_refuses_to_overwrite() {
     let out = tempfile::tempdir().unwrap();
     let text = format!(
