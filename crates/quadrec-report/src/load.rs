@@ -36,6 +36,12 @@ pub struct Run {
     pub truncated_tail: Option<TruncatedTail>,
     /// (line, cell id) of records superseded by a later record of the same cell.
     pub superseded: Vec<(usize, String)>,
+    /// Jobs of the folder's `suite.json` with no record at all, as `key/seed` (`sasrec:ce/2`):
+    /// a partial run (interrupted, one shard, or `--only`) says so instead of passing for a
+    /// complete one. Empty when the folder has no suite file.
+    pub pending: Vec<String>,
+    /// Jobs the suite file plans (method entries x their seeds); 0 without a suite file.
+    pub planned: usize,
 }
 
 impl Run {
@@ -76,17 +82,76 @@ impl Run {
                 p.display()
             ));
         }
+        if !self.pending.is_empty() {
+            const SHOWN: usize = 12;
+            let mut list = self.pending[..self.pending.len().min(SHOWN)].join(", ");
+            if self.pending.len() > SHOWN {
+                list.push_str(&format!(", ... ({} more)", self.pending.len() - SHOWN));
+            }
+            w.push(format!(
+                "partial run: {} of the {} jobs (method x seed) of {} have no record yet: {list}; \
+                 rerunning `quadrec run` on the same folder completes them",
+                self.pending.len(),
+                self.planned,
+                self.dir.join(SUITE_FILE).display()
+            ));
+        }
         w
     }
 }
 
-/// Load `dir/records.jsonl`.
+/// File name of the resolved suite the runner writes into a run folder.
+pub const SUITE_FILE: &str = "suite.json";
+
+/// Load `dir/records.jsonl` (and `dir/suite.json`, if present, for the pending jobs).
 pub fn load_run(dir: &Path) -> Result<Run> {
     let path = dir.join(RECORDS_FILE);
     let bytes =
         std::fs::read(&path).map_err(|source| ReportError::Io { path: path.clone(), source })?;
     let (records, truncated_tail, superseded) = parse_records(&bytes, &path)?;
-    Ok(Run { dir: dir.to_path_buf(), records, truncated_tail, superseded })
+    let (planned, pending) = match std::fs::read(dir.join(SUITE_FILE)) {
+        Ok(s) => planned_jobs(&s, &dir.join(SUITE_FILE), &records)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (0, Vec::new()),
+        Err(source) => return Err(ReportError::Io { path: dir.join(SUITE_FILE), source }),
+    };
+    Ok(Run { dir: dir.to_path_buf(), records, truncated_tail, superseded, pending, planned })
+}
+
+/// The suite's jobs (method entry x seed, in suite order) and those without any record. Read
+/// as plain JSON (`methods[].id/label/seeds`, top-level `seeds`) so the report does not depend
+/// on the runner; a job counts as done when any record has its method id, variant and seed.
+fn planned_jobs(bytes: &[u8], path: &Path, records: &[CellRecord]) -> Result<(usize, Vec<String>)> {
+    let bad = |reason: String| ReportError::Malformed { path: path.to_path_buf(), line: 1, reason };
+    let suite: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| bad(format!("suite file: {e}")))?;
+    let seeds_of = |v: Option<&serde_json::Value>| -> Vec<u64> {
+        v.and_then(|s| s.as_array())
+            .map(|a| a.iter().filter_map(|x| x.as_u64()).collect())
+            .unwrap_or_default()
+    };
+    let suite_seeds = seeds_of(suite.get("seeds"));
+    let methods = suite
+        .get("methods")
+        .and_then(|m| m.as_array())
+        .ok_or_else(|| bad("suite file: no `methods` list".into()))?;
+    let done: std::collections::BTreeSet<(&str, &str, u64)> = records
+        .iter()
+        .map(|r| (r.method.id.as_str(), r.method.variant.as_str(), r.seed))
+        .collect();
+    let (mut planned, mut pending) = (0, Vec::new());
+    for m in methods {
+        let id = m.get("id").and_then(|v| v.as_str()).unwrap_or_default();
+        let label = m.get("label").and_then(|v| v.as_str()).unwrap_or_default();
+        let own = seeds_of(m.get("seeds"));
+        for &seed in if own.is_empty() { &suite_seeds } else { &own } {
+            planned += 1;
+            if !done.contains(&(id, label, seed)) {
+                let key = if label.is_empty() { id.to_string() } else { format!("{id}:{label}") };
+                pending.push(format!("{key}/{seed}"));
+            }
+        }
+    }
+    Ok((planned, pending))
 }
 
 type Parsed = (Vec<CellRecord>, Option<TruncatedTail>, Vec<(usize, String)>);

@@ -408,6 +408,43 @@ fn truncated_last_line_is_reported_and_ignored() {
 }
 
 #[test]
+fn jobs_of_the_suite_without_records_are_listed_as_pending() {
+    let d = tempfile::tempdir().unwrap();
+    let recs = fixture(d.path());
+    write_records(d.path(), &recs);
+    // The fixture has bpr, sasrec and llmrank on seed 0 (and a failed tiger: a record, so done).
+    let suite = serde_json::json!({
+        "name": "t", "seeds": [0, 1],
+        "methods": [
+            { "id": "bpr" },
+            { "id": "llmrank", "seeds": [0] },
+            { "id": "sasrec", "label": "ce" },
+            { "id": "tiger", "seeds": [0] },
+        ]
+    });
+    std::fs::write(d.path().join("suite.json"), suite.to_string()).unwrap();
+    let run = load_run(d.path()).unwrap();
+    // sasrec's records have no variant, so `sasrec:ce` has none on either seed.
+    assert_eq!(run.planned, 2 + 1 + 2 + 1);
+    assert_eq!(run.pending, ["bpr/1", "sasrec:ce/0", "sasrec:ce/1"]);
+    let out = d.path().join("out");
+    let files = render_all(d.path(), &out, &ReportOptions::default()).unwrap();
+    let md = std::fs::read_to_string(&files.markdown).unwrap();
+    assert!(md.contains("partial run: 3 of the 6 jobs"), "{md}");
+    // Complete: no note. A folder without a suite file (older runs) has nothing pending.
+    std::fs::write(d.path().join("suite.json"), r#"{"seeds": [0], "methods": [{"id": "bpr"}]}"#)
+        .unwrap();
+    let run = load_run(d.path()).unwrap();
+    assert!(run.pending.is_empty() && !run.warnings().iter().any(|w| w.contains("partial")));
+    std::fs::remove_file(d.path().join("suite.json")).unwrap();
+    assert_eq!(load_run(d.path()).unwrap().planned, 0);
+    // A broken suite file is an error naming it.
+    std::fs::write(d.path().join("suite.json"), "{").unwrap();
+    let err = load_run(d.path()).unwrap_err().to_string();
+    assert!(err.contains("suite.json") && err.contains("suite file"), "{err}");
+}
+
+#[test]
 fn malformed_line_names_file_and_line() {
     let d = tempfile::tempdir().unwrap();
     let recs = fixture(d.path());
