@@ -35,12 +35,13 @@ pub fn protocol_id(p: &Prepared, v: &TestView) -> String {
 }
 
 /// Content-addressed cell id: hash of (dataset manifest, split fingerprint, view hash, method
-/// key, resolved params of every trial, prompt-template and model-weight hashes, seed, selection
-/// metric, code version).
+/// key, resolved params of every trial, prompt-template and model-weight hashes, seed, probe
+/// view hash, selection metric, code version).
 #[allow(clippy::too_many_arguments)]
 pub fn cell_id(
     p: &Prepared,
     v: &TestView,
+    probe: &TestView,
     spec: &MethodSpec,
     trials: &[Value],
     provenance: &Provenance,
@@ -69,7 +70,11 @@ pub fn cell_id(
             .part("prompts", serde_json::to_string(&provenance.prompt_hashes).expect("map"))
             .part("weights", serde_json::to_string(&provenance.weight_hashes).expect("map"));
     }
+    // The view whose validation phase selects the trial and stops training (the method's first
+    // view): listing `["pointwise", "closed"]` instead of `["closed", "pointwise"]` changes
+    // what is selected, so it must change the id of every cell of the method.
     f.part("seed", seed.to_le_bytes())
+        .part("probe", &probe.hash)
         .part("select_by", &suite.select_by)
         .part("metrics", suite.ranking_metrics.join(","))
         .part("bootstrap", suite.bootstrap.to_le_bytes())

@@ -160,6 +160,7 @@ pub fn run_suite(suite: &Suite, out: &Path, opts: &RunOptions) -> anyhow::Result
                             cell_id(
                                 &prepared,
                                 v,
+                                &prepared.views[views[0]],
                                 spec,
                                 &trials,
                                 &provenance,

@@ -144,6 +144,30 @@ fn a_method_with_its_own_seeds_runs_only_those() {
 }
 
 #[test]
+fn the_probe_view_is_part_of_the_cell_id() {
+    // The same method and cell view, selected on different validation views: different cells.
+    let run = |views: &str| {
+        let out = tempfile::tempdir().unwrap();
+        let text = format!(
+            "name = 'p'\nbootstrap = 20\n[[dataset]]\nid = 'recbole:{}'\n[[protocol]]\nsplit = 'loo'\nviews = ['closed@u6', 'pointwise@u6']\nclosed_candidates = 8\n[[method]]\nid = 'itemknn'\ngrid = {{ k = [5, 20] }}\nviews = {views}\n",
+            fixture().display()
+        );
+        let suite = parse_suite(Path::new("p.toml"), &text, &registry::all()).unwrap();
+        run_suite(&suite, out.path(), &RunOptions::default()).unwrap();
+        let recs =
+            crate::store::read_records(&out.path().join(crate::store::RunStore::RECORDS)).unwrap();
+        let r = recs.values().find(|r| r.view == "closed@u6").unwrap().clone();
+        (r.cell_id, r.tuning.select_by)
+    };
+    let (a, sel_a) = run("['closed@u6', 'pointwise@u6']");
+    let (b, sel_b) = run("['pointwise@u6', 'closed@u6']");
+    assert_eq!(sel_a, "ndcg@10@valid:closed@u6");
+    assert_eq!(sel_b, "auc@valid:pointwise@u6");
+    assert_ne!(a, b);
+    assert_eq!(run("['closed@u6', 'pointwise@u6']").0, a, "ids are stable");
+}
+
+#[test]
 fn export_writes_the_evaluated_rows_and_lists_and_refuses_to_overwrite() {
     let out = tempfile::tempdir().unwrap();
     let text = format!(
