@@ -168,6 +168,33 @@ mod tests {
         titled_train().user_items(u).to_vec()
     }
 
+    /// With the EASE retriever (closed form) and the frozen LM, the pipeline and the controller
+    /// read the seed nowhere: fits with different seeds give bit-identical scores, which is
+    /// what lets full.toml run them on one seed (`seeds = [0]`).
+    #[test]
+    fn pipeline_and_controller_with_ease_do_not_depend_on_the_seed() {
+        for id in ["pipeline", "controller"] {
+            let e = find_entry(CONV_TABLE, id).unwrap();
+            let smoke = (e.smoke_params)();
+            assert_eq!(smoke["retriever"], "ease");
+            let scores = |seed: u64| {
+                let (_, mut m) = e.build_with(&[("smoke", &smoke)]).unwrap();
+                m.fit(&titled_train(), &mut FitContext::new(Seed(seed))).expect("fit");
+                let users = [0u32, 1, 6, 7];
+                let hs: Vec<Vec<u32>> = users.iter().map(|&u| history(u)).collect();
+                let qs: Vec<UserQuery> = users
+                    .iter()
+                    .zip(&hs)
+                    .map(|(&u, h)| UserQuery { user: u, history: h })
+                    .collect();
+                let mut full = vec![f32::NAN; qs.len() * 16];
+                m.score_full(&qs, &mut full).unwrap();
+                full.iter().map(|x| x.to_bits()).collect::<Vec<u32>>()
+            };
+            assert_eq!(scores(1), scores(2), "{id}: scores depend on the seed");
+        }
+    }
+
     #[test]
     fn pipeline_scores_are_finite_shaped_deterministic_and_lm_reranked() {
         let e = find_entry(CONV_TABLE, "pipeline").unwrap();
