@@ -117,9 +117,10 @@ pub fn load_run(dir: &Path) -> Result<Run> {
     Ok(Run { dir: dir.to_path_buf(), records, truncated_tail, superseded, pending, planned })
 }
 
-/// The suite's jobs (method entry x seed, in suite order) and those without any record. Read
-/// as plain JSON (`methods[].id/label/seeds`, top-level `seeds`) so the report does not depend
-/// on the runner; a job counts as done when any record has its method id, variant and seed.
+/// The suite's jobs (method entry x seed, in suite order) and those without any record. The
+/// runner's serialised suite is read as plain JSON (`method[].id/label/seeds`, top-level
+/// `seeds`), so the report does not depend on the runner (the runner's tests check the two
+/// agree); a job counts as done when any record has its method id, variant and seed.
 fn planned_jobs(bytes: &[u8], path: &Path, records: &[CellRecord]) -> Result<(usize, Vec<String>)> {
     let bad = |reason: String| ReportError::Malformed { path: path.to_path_buf(), line: 1, reason };
     let suite: serde_json::Value =
@@ -131,9 +132,9 @@ fn planned_jobs(bytes: &[u8], path: &Path, records: &[CellRecord]) -> Result<(us
     };
     let suite_seeds = seeds_of(suite.get("seeds"));
     let methods = suite
-        .get("methods")
+        .get("method")
         .and_then(|m| m.as_array())
-        .ok_or_else(|| bad("suite file: no `methods` list".into()))?;
+        .ok_or_else(|| bad("suite file: no `method` list".into()))?;
     let done: std::collections::BTreeSet<(&str, &str, u64)> = records
         .iter()
         .map(|r| (r.method.id.as_str(), r.method.variant.as_str(), r.seed))

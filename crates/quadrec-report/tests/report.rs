@@ -415,7 +415,7 @@ fn jobs_of_the_suite_without_records_are_listed_as_pending() {
     // The fixture has bpr, sasrec and llmrank on seed 0 (and a failed tiger: a record, so done).
     let suite = serde_json::json!({
         "name": "t", "seeds": [0, 1],
-        "methods": [
+        "method": [
             { "id": "bpr" },
             { "id": "llmrank", "seeds": [0] },
             { "id": "sasrec", "label": "ce" },
@@ -432,7 +432,7 @@ fn jobs_of_the_suite_without_records_are_listed_as_pending() {
     let md = std::fs::read_to_string(&files.markdown).unwrap();
     assert!(md.contains("partial run: 3 of the 6 jobs"), "{md}");
     // Complete: no note. A folder without a suite file (older runs) has nothing pending.
-    std::fs::write(d.path().join("suite.json"), r#"{"seeds": [0], "methods": [{"id": "bpr"}]}"#)
+    std::fs::write(d.path().join("suite.json"), r#"{"seeds": [0], "method": [{"id": "bpr"}]}"#)
         .unwrap();
     let run = load_run(d.path()).unwrap();
     assert!(run.pending.is_empty() && !run.warnings().iter().any(|w| w.contains("partial")));

@@ -141,6 +141,19 @@ fn a_method_with_its_own_seeds_runs_only_those() {
     };
     assert_eq!(seeds("pop"), [1]);
     assert_eq!(seeds("random"), [0, 1]);
+    // The report reads the suite file this run wrote: 3 planned jobs, none pending; with the
+    // records of one job removed, that job is listed.
+    let run = quadrec_report::load_run(out.path()).unwrap();
+    assert_eq!((run.planned, run.pending.len()), (3, 0));
+    let path = out.path().join(crate::store::RunStore::RECORDS);
+    let kept: Vec<String> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .filter(|l| !(l.contains("\"id\":\"random\"") && l.contains("\"seed\":1,")))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&path, kept.concat()).unwrap();
+    assert_eq!(quadrec_report::load_run(out.path()).unwrap().pending, ["random/1"]);
 }
 
 #[test]
