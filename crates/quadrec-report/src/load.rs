@@ -135,10 +135,8 @@ fn planned_jobs(bytes: &[u8], path: &Path, records: &[CellRecord]) -> Result<(us
         .get("method")
         .and_then(|m| m.as_array())
         .ok_or_else(|| bad("suite file: no `method` list".into()))?;
-    let done: std::collections::BTreeSet<(&str, &str, u64)> = records
-        .iter()
-        .map(|r| (r.method.id.as_str(), r.method.variant.as_str(), r.seed))
-        .collect();
+    let done: std::collections::BTreeSet<(&str, &str, u64)> =
+        records.iter().map(|r| (r.method.id.as_str(), r.method.variant.as_str(), r.seed)).collect();
     let (mut planned, mut pending) = (0, Vec::new());
     for m in methods {
         let id = m.get("id").and_then(|v| v.as_str()).unwrap_or_default();

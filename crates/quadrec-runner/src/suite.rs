@@ -585,7 +585,10 @@ mod tests {
         assert_eq!(back, s);
         let text = format!("{head}[[method]]\nid='pop'\nseeds=[0, 0]\n");
         let err = parse_suite(Path::new("s.toml"), &text, &reg).unwrap_err().to_string();
-        assert!(err.contains("[[method]] #1 (pop)") && err.contains("seed 0 is listed twice"), "{err}");
+        assert!(
+            err.contains("[[method]] #1 (pop)") && err.contains("seed 0 is listed twice"),
+            "{err}"
+        );
     }
 
     #[test]

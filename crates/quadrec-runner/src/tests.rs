@@ -11,6 +11,11 @@ fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny").canonicalize().unwrap()
 }
 
+/// The records of a run folder, by cell id.
+fn records(dir: &Path) -> std::collections::BTreeMap<String, quadrec_report::record::CellRecord> {
+    crate::store::read_records(&dir.join(crate::store::RunStore::RECORDS)).unwrap()
+}
+
 fn protocol(views: &[&str]) -> ProtocolSpec {
     let text = format!(
         "split = 'loo'\nviews = {:?}\nclosed_candidates = 8\nhard_retriever = 'pop'\n",
@@ -95,8 +100,7 @@ grid = {{ k = [5, 20] }}
     );
     let suite = parse_suite(Path::new("views.toml"), &text, &registry::all()).unwrap();
     let s = run_suite(&suite, out.path(), &RunOptions::default()).unwrap();
-    let recs =
-        crate::store::read_records(&out.path().join(crate::store::RunStore::RECORDS)).unwrap();
+    let recs = records(out.path());
     let errors: Vec<_> = recs.values().filter_map(|r| r.error.clone()).collect();
     assert_eq!((s.ok, s.failed), (3 + 2, 0), "{errors:?}");
     let knn: Vec<_> = recs.values().filter(|r| r.method.id == "itemknn").collect();
@@ -132,8 +136,7 @@ fn a_method_with_its_own_seeds_runs_only_those() {
     let suite = parse_suite(Path::new("s.toml"), &text, &registry::all()).unwrap();
     let s = run_suite(&suite, out.path(), &RunOptions::default()).unwrap();
     assert_eq!((s.jobs, s.ok, s.failed), (3, 3, 0));
-    let recs =
-        crate::store::read_records(&out.path().join(crate::store::RunStore::RECORDS)).unwrap();
+    let recs = records(out.path());
     let seeds = |id: &str| {
         let mut v: Vec<u64> = recs.values().filter(|r| r.method.id == id).map(|r| r.seed).collect();
         v.sort();
@@ -167,8 +170,7 @@ fn the_probe_view_is_part_of_the_cell_id() {
         );
         let suite = parse_suite(Path::new("p.toml"), &text, &registry::all()).unwrap();
         run_suite(&suite, out.path(), &RunOptions::default()).unwrap();
-        let recs =
-            crate::store::read_records(&out.path().join(crate::store::RunStore::RECORDS)).unwrap();
+        let recs = records(out.path());
         let r = recs.values().find(|r| r.view == "closed@u6").unwrap().clone();
         (r.cell_id, r.tuning.select_by)
     };
@@ -272,8 +274,7 @@ params = {{ crm_params = {{ ease = {{ reg_weight = 10.0 }} }}, blend_grid = [0.0
     );
     let suite = parse_suite(Path::new("conv.toml"), &text, &reg).unwrap();
     let s = run_suite(&suite, out.path(), &RunOptions::default()).unwrap();
-    let recs =
-        crate::store::read_records(&out.path().join(crate::store::RunStore::RECORDS)).unwrap();
+    let recs = records(out.path());
     let errors: Vec<_> = recs.values().filter_map(|r| r.error.clone()).collect();
     assert_eq!((s.ok, s.failed), (3, 0), "{errors:?}");
     let pop: Vec<_> = recs.values().filter(|r| r.method.id == "pop").collect();
