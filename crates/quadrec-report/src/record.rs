@@ -171,3 +171,25 @@ pub struct Tuning {
     /// configuration was not validated: there was nothing to select).
     pub trial_values: Vec<f64>,
 }
+
+#[cfg(test)]
+mod float_roundtrip_tests {
+    /// Records are re-serialised from parsed values on every append (`quadrec-runner`'s store),
+    /// so parsing must be exact: a value that serde_json's default (fast, inexact) float parser
+    /// read one ulp off in a real run (a bootstrap CI bound of `results/full`) must survive any
+    /// number of read/write cycles bit for bit.
+    #[test]
+    fn floats_survive_read_write_cycles_bit_for_bit() {
+        for text in ["54.817404559915204", "0.44774544081782275"] {
+            let exact: f64 = text.parse().expect("std parses correctly rounded");
+            let mut v: f64 = serde_json::from_str(text).expect("json number");
+            assert_eq!(v.to_bits(), exact.to_bits(), "{text} parsed off by {} ulp", {
+                (v.to_bits() as i64 - exact.to_bits() as i64).abs()
+            });
+            for _ in 0..3 {
+                v = serde_json::from_str(&serde_json::to_string(&v).unwrap()).unwrap();
+            }
+            assert_eq!(v.to_bits(), exact.to_bits());
+        }
+    }
+}
