@@ -18,9 +18,10 @@ pub fn html(s: &str) -> String {
 }
 
 /// Escape text for a GitHub-flavoured Markdown table cell or heading: Markdown punctuation is
-/// backslash-escaped (pipes cannot end the cell, backticks cannot open code), HTML-significant
-/// characters become entities (no raw HTML gets through), and line breaks become `<br>` so a
-/// multi-line error stays inside its cell.
+/// backslash-escaped (pipes cannot end the cell, backticks cannot open code), `&`, `<` and `>`
+/// become entities (no raw HTML or entity gets through), and line breaks become `<br>` so a
+/// multi-line error stays inside its cell. Quotes stay literal: without `<` no tag or attribute
+/// can open, and the params columns (JSON) stay readable in the raw file.
 pub fn markdown(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
@@ -29,7 +30,6 @@ pub fn markdown(s: &str) -> String {
             '&' => o.push_str("&amp;"),
             '<' => o.push_str("&lt;"),
             '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
             '\r' => {
                 if chars.peek() != Some(&'\n') {
                     o.push_str("<br>");
@@ -91,6 +91,9 @@ mod tests {
             }
         }
         assert!(e.contains("<br>line2"));
+        // quotes stay literal; `&` is still an entity so `&amp;` in data shows as typed
+        assert!(e.contains("alert(\"x\")") && e.contains("&amp;amp;"));
+        assert_eq!(markdown(r#"{"k":1}"#), r#"{"k":1}"#);
     }
 
     #[test]
