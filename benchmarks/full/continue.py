@@ -71,15 +71,15 @@ def capture(run_dir, out):
 
 def merge(committed, run_dir, captured):
     """Committed lines + captured lines, sorted by cell id; copy the new cells and run.log."""
-    for name in ("suite.json",):
-        a, b = os.path.join(committed, name), os.path.join(run_dir, name)
-        if open(a, "rb").read() != open(b, "rb").read():
-            die(f"{b} differs from {a}: not a continuation of the same suite")
+    a, b = os.path.join(committed, "suite.json"), os.path.join(run_dir, "suite.json")
+    if open(a, "rb").read() != open(b, "rb").read():
+        die(f"{b} differs from {a}: not a continuation of the same suite")
     rec = os.path.join(committed, "records.jsonl")
     old = read_lines(rec)
     old_ids = {cell_id(l, f"{rec}:{i + 1}") for i, l in enumerate(old)}
     cap = read_lines(captured)
-    run_ids = {cell_id(l, "") for l in read_lines(os.path.join(run_dir, "records.jsonl"))}
+    run_rec = os.path.join(run_dir, "records.jsonl")
+    run_ids = {cell_id(l, f"{run_rec}:{i + 1}") for i, l in enumerate(read_lines(run_rec))}
     dirs = []
     for i, l in enumerate(cap):
         c = cell_id(l, f"{captured}:{i + 1}")
