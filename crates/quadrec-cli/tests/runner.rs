@@ -213,3 +213,28 @@ fn bad_suite_fails_early_with_file_key_and_suggestion() {
     );
     assert!(!t.path().join("runs").exists(), "nothing written for a bad suite");
 }
+
+#[test]
+fn misspelt_only_key_fails_before_anything_is_written() {
+    let t = tempfile::tempdir().unwrap();
+    let suite = write_suite(t.path());
+    let out_dir = t.path().join("out");
+    let out = quadrec(&t.path().join("c"))
+        .arg("run")
+        .arg(&suite)
+        .arg("--out")
+        .arg(&out_dir)
+        .args(["--only", "pop,itemknm"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("tiny.toml")
+            && err.contains("`itemknm` is not a method key of suite `tiny`")
+            && err.contains("did you mean `itemknn`?")
+            && err.contains("random, pop, itemknn, ease, bpr"),
+        "{err}"
+    );
+    assert!(!out_dir.exists(), "nothing written for a misspelt --only key");
+}

@@ -80,6 +80,7 @@ pub fn catch_panic<T>(f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T
 
 /// Run a suite into `out` (created if needed), skipping finished cells.
 pub fn run_suite(suite: &Suite, out: &Path, opts: &RunOptions) -> anyhow::Result<RunSummary> {
+    suite.check_only(&opts.only).map_err(anyhow::Error::msg)?;
     let registry = registry::all();
     let mut store = RunStore::open(out)?;
     // The resolved suite travels with the run, so `verify` can recompute any cell from the folder.

@@ -268,6 +268,28 @@ fn empty_table() -> Value {
     Value::Object(Default::default())
 }
 
+impl Suite {
+    /// Checks the method keys of a `--only` selection against this suite's (`id` or
+    /// `id:label`). A misspelt key would otherwise select nothing, and the run would finish
+    /// with nothing done; the error names the key, the closest one and every valid one.
+    pub fn check_only(&self, only: &[String]) -> Result<(), String> {
+        let keys: Vec<String> = self.methods.iter().map(MethodSpec::key).collect();
+        match only.iter().find(|k| !keys.contains(k)) {
+            None => Ok(()),
+            Some(k) => {
+                let hint = suggest(k, keys.iter().map(String::as_str))
+                    .map(|x| format!(" (did you mean `{x}`?)"))
+                    .unwrap_or_default();
+                Err(format!(
+                    "--only: `{k}` is not a method key of suite `{}`{hint}; its keys: {}",
+                    self.name,
+                    keys.join(", ")
+                ))
+            }
+        }
+    }
+}
+
 impl MethodSpec {
     /// The seeds this method runs with: its own `seeds` if given, else the suite's.
     pub fn seeds_in<'a>(&'a self, suite: &'a Suite) -> &'a [u64] {
@@ -599,5 +621,23 @@ mod tests {
         let text = "name = 'x'\n[[dataset]]\nid='fixture:tiny'\n[[protocol]]\nsplit='loo'\nviews=['ful']\n[[method]]\nid='pop'\n";
         let err = parse_suite(Path::new("s.toml"), text, &[]).unwrap_err().to_string();
         assert!(err.contains("unknown view `ful`") && err.contains("did you mean `full`"), "{err}");
+    }
+    #[test]
+    fn only_keys_are_checked_against_the_suite() {
+        let reg = crate::registry::all();
+        let text = "name = 'x'\n[[dataset]]\nid='fixture:tiny'\n[[protocol]]\nsplit='loo'\n[[method]]\nid='pop'\n[[method]]\nid='itemknn'\nlabel='k50'\n";
+        let s = parse_suite(Path::new("s.toml"), text, &reg).unwrap();
+        let keys = |v: &[&str]| v.iter().map(|k| k.to_string()).collect::<Vec<_>>();
+        assert_eq!(s.check_only(&[]), Ok(()));
+        assert_eq!(s.check_only(&keys(&["itemknn:k50", "pop"])), Ok(()));
+        let err = s.check_only(&keys(&["pop", "itemknn:k5O"])).unwrap_err();
+        assert_eq!(
+            err,
+            "--only: `itemknn:k5O` is not a method key of suite `x` (did you mean `itemknn:k50`?); \
+             its keys: pop, itemknn:k50"
+        );
+        // The bare id of a labelled entry is not its key.
+        let err = s.check_only(&keys(&["itemknn"])).unwrap_err();
+        assert!(err.starts_with("--only: `itemknn` is not a method key"), "{err}");
     }
 }

@@ -20,7 +20,8 @@ pub struct RunArgs {
     /// Run only shard I of N (`--shard 0/4`); combine shard folders with `quadrec merge`.
     #[arg(long, value_parser = parse_shard)]
     pub shard: Option<(usize, usize)>,
-    /// Only these suite method keys (`id` or `id:label`), comma-separated.
+    /// Only these suite method keys (`id` or `id:label`), comma-separated; a key the suite
+    /// does not have is an error (with the closest key), before anything is written.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// Do not render the report at the end.
@@ -59,6 +60,8 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
     let path = a.suite.unwrap_or_else(|| PathBuf::from(DEFAULT_SUITE));
     let registry = quadrec_runner::registry::all();
     let suite = load_suite(&path, &registry)?;
+    // Before anything is written: a misspelt `--only` key must not leave a run folder behind.
+    suite.check_only(&a.only).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let out = a.out.unwrap_or_else(|| PathBuf::from("runs").join(&suite.name));
     init_log(&out)?;
     let opts =
