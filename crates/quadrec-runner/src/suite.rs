@@ -622,6 +622,7 @@ mod tests {
         let err = parse_suite(Path::new("s.toml"), text, &[]).unwrap_err().to_string();
         assert!(err.contains("unknown view `ful`") && err.contains("did you mean `full`"), "{err}");
     }
+
     #[test]
     fn only_keys_are_checked_against_the_suite() {
         let reg = crate::registry::all();
